@@ -1,0 +1,1 @@
+"""asynix: the front door (boot image, fake terminal, CLI, fuzzer, tracing, benchmarks)."""

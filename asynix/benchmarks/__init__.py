@@ -1,0 +1,1 @@
+"""Benchmarks registered with :mod:`asynix.bench`, one module per layer."""

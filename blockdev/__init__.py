@@ -1,0 +1,1 @@
+"""blockdev: not built yet (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""chardev: not built yet (see docs/architecture.md)."""

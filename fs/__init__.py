@@ -1,0 +1,1 @@
+"""fs: not built yet (see docs/architecture.md)."""

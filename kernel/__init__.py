@@ -1,0 +1,1 @@
+"""kernel: the asynix microkernel (process table, IPC, privileges, grants, scheduling)."""

@@ -1,0 +1,497 @@
+"""The kernel: process table, the CPU, process lifecycle, timers, kernel signals.
+
+Exactly one simulated thread holds the CPU at a time (``current``); every other one
+is parked in the kernel (see :mod:`kernel.park`). A thread gives the CPU up only by
+entering the kernel: at that choice point the kernel asks its policy whether the
+caller goes on or which ready thread runs instead. When no thread is ready the CPU
+goes to the kernel's idle task, which waits for the next alarm on the kernel clock or
+for input from outside the simulation (a spawn, an interrupt), then dispatches again.
+Because trio never has two simulated threads to choose between, a run is a function
+of the seed and the inputs alone.
+
+Each process runs as a task in the kernel's task group, inside its own cancel scope
+and task group (for its threads). An exception escaping any of its threads, or a
+kill, ends that process only: the kernel clears its endpoint (partners blocked on it
+get EDEADSRCDST, its queued messages are dropped) and tells its signal manager with
+a SIGKSIG kernel signal, as MINIX does; the manager reads the dead endpoint with
+``getksig`` and releases the slot with ``clear``.
+
+IPC lives in :mod:`kernel.ipc`, grants and copies in :mod:`kernel.grants` and
+:mod:`kernel.safecopy`; this module owns the process table and the CPU.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import itertools
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import structlog
+
+from kernel import errors
+from kernel.endpoint import (
+    ANY,
+    ASYNCM,
+    CLOCK,
+    HARDWARE,
+    IDLE,
+    NONE,
+    NR_PROCS,
+    NR_TASKS,
+    SELF,
+    SYSTEM,
+    endpoint_generation,
+    endpoint_slot,
+    make_endpoint,
+)
+from kernel.errors import KernelError
+from kernel.park import parker_factory
+from kernel.policy import Policy
+from kernel.priv import SYSTEM_PRIV, Priv
+from kernel.proc import (
+    BLOCK_DEAD,
+    BLOCK_SLEEP,
+    RTS_NO_ENDPOINT,
+    Proc,
+    Thread,
+)
+
+if TYPE_CHECKING:
+    from kernel.hw import MMU, PhysicalMemory
+    from kernel.process import Process
+    from kernel.trace import Tracer
+
+ProcMain = Callable[["Process"], Awaitable[Any]]
+"""A process body: ``async def main(proc: Process) -> object``."""
+
+SIGKSIG = 30
+"""Kernel signal to a signal manager: one of its processes has a signal (died)."""
+SIGKMEM = 29
+"""Kernel signal to VM: memory requests are pending."""
+
+_log = structlog.get_logger("asynix.kernel")
+
+
+def _native_clock() -> Callable[[], float]:
+    """The running backend's own clock function (anyio's adds a library lookup per call)."""
+    import sniffio
+
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        return trio.current_time
+    import asyncio
+
+    return asyncio.get_running_loop().time
+
+
+class _Alarm:
+    __slots__ = ("cancelled", "deadline", "proc", "seq", "thread")
+
+    def __init__(self, deadline: float, seq: int, proc: Proc, thread: Thread | None) -> None:
+        self.deadline = deadline
+        self.seq = seq
+        self.proc = proc
+        self.thread = thread
+        self.cancelled = False
+
+    def __lt__(self, other: _Alarm) -> bool:
+        return (self.deadline, self.seq) < (other.deadline, other.seq)
+
+
+class Kernel:
+    """The microkernel of one simulated machine.
+
+    Use as ``async with Kernel(...) as k:``; leaving the block shuts the machine down
+    (every process is cancelled).
+    """
+
+    def __init__(
+        self,
+        physmem: PhysicalMemory | None = None,
+        mmu: MMU | None = None,
+        *,
+        policy: Policy | None = None,
+        tracer: Tracer | None = None,
+    ) -> None:
+        self.physmem = physmem
+        self.mmu = mmu
+        self.policy = policy or Policy()
+        self.tracer = tracer
+        self._table: list[Proc | None] = [None] * (NR_TASKS + NR_PROCS)
+        self._gens = [0] * (NR_TASKS + NR_PROCS)
+        self.current: Thread | None = None
+        self.ready: list[Thread] = []
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._idle_parker = parker_factory()()
+        self._parker_cls = parker_factory()
+        self._alarms: list[_Alarm] = []
+        self._proc_alarms: dict[int, _Alarm] = {}
+        self._alarm_seq = itertools.count()
+        self._tids = itertools.count(1)
+        self._msg_ids = itertools.count(1)
+        self.next_deadline = float("inf")
+        self._now: Callable[[], float] = anyio.current_time
+        self.vmrequests: list[Any] = []
+        self.ipc_hook: Any = None
+        for slot, name in (
+            (ASYNCM, "asyncm"),
+            (IDLE, "idle"),
+            (CLOCK, "clock"),
+            (SYSTEM, "system"),
+            (HARDWARE, "kernel"),
+        ):
+            self._table[slot + NR_TASKS] = Proc(slot, 0, make_endpoint(0, slot), name, SYSTEM_PRIV)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> Kernel:
+        self._now = _native_clock()
+        self._tg_cm = anyio.create_task_group()
+        self._tg = await self._tg_cm.__aenter__()
+        self._tg.start_soon(self._idle)
+        return self
+
+    async def __aexit__(self, *exc: object) -> bool | None:
+        assert self._tg is not None
+        self._tg.cancel_scope.cancel()
+        return await self._tg_cm.__aexit__(*exc)  # type: ignore[arg-type]
+
+    def shutdown(self) -> None:
+        """Stop the machine: cancel every process and the idle task."""
+        assert self._tg is not None
+        self._tg.cancel_scope.cancel()
+
+    def clock(self) -> float:
+        """The kernel clock: seconds on anyio's clock (virtual time under MockClock)."""
+        return self._now()
+
+    # -- the process table -------------------------------------------------------------
+
+    def proc_at(self, slot: int) -> Proc | None:
+        """The occupant of ``slot`` (alive, zombie or None)."""
+        return self._table[slot + NR_TASKS]
+
+    def lookup(self, endpoint: int) -> Proc:
+        """The live process named by ``endpoint``.
+
+        Raises:
+            KernelError: EDEADSRCDST when the endpoint is stale, dead or out of range.
+        """
+        slot = endpoint_slot(endpoint)
+        if -NR_TASKS <= slot < NR_PROCS:
+            p = self._table[slot + NR_TASKS]
+            if p is not None and p.endpoint == endpoint and not p.rts & RTS_NO_ENDPOINT:
+                return p
+        raise KernelError(errors.EDEADSRCDST, f"no live process at endpoint {endpoint}")
+
+    def find(self, endpoint: int) -> Proc | None:
+        """Like :meth:`lookup`, but None instead of raising."""
+        try:
+            return self.lookup(endpoint)
+        except KernelError:
+            return None
+
+    def procs(self) -> list[Proc]:
+        """Every occupied user/server slot (alive or zombie), in slot order."""
+        return [p for p in self._table[NR_TASKS:] if p is not None]
+
+    def resolve(self, caller: Proc, endpoint: int) -> Proc:
+        """Like :meth:`lookup`, with SELF naming ``caller``."""
+        return caller if endpoint == SELF else self.lookup(endpoint)
+
+    def _free_slot(self, slot: int | None) -> int:
+        if slot is not None:
+            if not 0 <= slot < NR_PROCS:
+                raise KernelError(errno.EINVAL, f"bad slot {slot}")
+            if self._table[slot + NR_TASKS] is not None:
+                raise KernelError(errno.EBUSY, f"slot {slot} is in use")
+            return slot
+        for s in range(NR_PROCS):
+            if self._table[s + NR_TASKS] is None:
+                return s
+        raise KernelError(errno.EAGAIN, "process table full")
+
+    def spawn(
+        self,
+        name: str,
+        main: ProcMain,
+        *,
+        priv: Priv = SYSTEM_PRIV,
+        slot: int | None = None,
+        sig_mgr: int = NONE,
+    ) -> Proc:
+        """Create a process running ``main`` and make it ready.
+
+        Callable from inside the simulation (by a kernel call) and from outside it (boot,
+        tests); the process first runs when the policy dispatches it.
+
+        Raises:
+            KernelError: EAGAIN when the table is full, EBUSY when ``slot`` is taken.
+        """
+        from kernel.process import Process
+
+        s = self._free_slot(slot)
+        self._gens[s + NR_TASKS] += 1
+        p = Proc(
+            s, self._gens[s + NR_TASKS], make_endpoint(self._gens[s + NR_TASKS], s), name, priv
+        )
+        p.sig_mgr = sig_mgr
+        self._table[s + NR_TASKS] = p
+        thread = self._new_thread(p, name)
+        if self.tracer is not None:
+            self.tracer.event("spawn", p, endpoint=p.endpoint)
+        assert self._tg is not None, "the kernel is not running"
+        self._tg.start_soon(self._run_proc, p, thread, main, Process(self, p, thread), name=name)
+        self.make_ready(thread)
+        return p
+
+    def _new_thread(self, p: Proc, name: str) -> Thread:
+        thread = Thread(p, next(self._tids), name, self._parker_cls())
+        p.threads.append(thread)
+        self.policy.on_new_thread(thread)
+        return thread
+
+    async def _run_proc(self, p: Proc, thread: Thread, main: ProcMain, handle: Process) -> None:
+        crash: BaseException | None = None
+        with anyio.CancelScope() as scope:
+            p.scope = scope
+            try:
+                async with anyio.create_task_group() as tg:
+                    handle._tg = tg
+                    await thread.parker.park()
+                    await main(handle)
+                    tg.cancel_scope.cancel()
+            except Exception as exc:
+                crash = exc
+        if p.alive:
+            if crash is not None:
+                _log.warning(
+                    "process crashed",
+                    proc=p.name,
+                    endpoint=p.endpoint,
+                    error=repr(crash),
+                    exc_info=crash,
+                )
+                self.kill(p, signal.SIGSEGV)
+            else:
+                self.kill(p, 0)
+
+    async def _run_thread(self, thread: Thread, fn: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await thread.parker.park()
+            await fn()
+        finally:
+            thread.blocked |= BLOCK_DEAD
+            if thread in thread.proc.threads:
+                thread.proc.threads.remove(thread)
+            if self.current is thread:
+                self.current = None
+                self._dispatch()
+
+    def start_thread(self, handle: Process, name: str, fn: Callable[[], Awaitable[Any]]) -> Thread:
+        """Start another thread of ``handle``'s process running ``fn``."""
+        p = handle.proc
+        thread = self._new_thread(p, f"{p.name}:{name}")
+        assert handle._tg is not None
+        handle._tg.start_soon(self._run_thread, thread, fn, name=thread.name)
+        self.make_ready(thread)
+        return thread
+
+    def kill(self, p: Proc, signo: int) -> None:
+        """End process ``p`` now: clear its endpoint and cancel its threads.
+
+        ``signo`` 0 is a normal exit. The signal manager (if any) is told with SIGKSIG and
+        the slot stays a zombie until it calls :meth:`clear`; without a manager the slot
+        is released at once.
+        """
+        if not p.alive:
+            return
+        from kernel import ipc
+
+        p.rts |= RTS_NO_ENDPOINT
+        if self.tracer is not None:
+            self.tracer.event("exit" if signo == 0 else "crash", p, signal=signo)
+        for t in p.threads:
+            t.blocked |= BLOCK_DEAD
+        self.ready = [t for t in self.ready if t.proc is not p]
+        alarm = self._proc_alarms.pop(p.slot, None)
+        if alarm is not None:
+            alarm.cancelled = True
+        ipc.clear_endpoint(self, p)
+        if p.scope is not None:
+            p.scope.cancel()
+        mgr = self.find(p.sig_mgr)
+        if mgr is not None:
+            p.zombie = True
+            p.sig_pending |= 1 << (signo or signal.SIGKILL)
+            self.send_sig(mgr, SIGKSIG)
+        else:
+            self._release(p)
+        if self.current is not None and self.current.proc is p:
+            self.current = None
+            self._dispatch()
+
+    def _release(self, p: Proc) -> None:
+        if self._table[p.slot + NR_TASKS] is p:
+            self._table[p.slot + NR_TASKS] = None
+
+    def getksig(self, mgr: Proc) -> tuple[int, int]:
+        """The next (endpoint, signal set) whose manager is ``mgr``; (NONE, 0) when none."""
+        for p in self._table[NR_TASKS:]:
+            if p is not None and p.zombie and p.sig_mgr == mgr.endpoint and p.sig_pending:
+                sigs, p.sig_pending = p.sig_pending, 0
+                return p.endpoint, sigs
+        return NONE, 0
+
+    def clear(self, endpoint: int) -> None:
+        """Release the slot of ``endpoint`` (killing it first if it still lives)."""
+        slot = endpoint_slot(endpoint)
+        p = self.proc_at(slot) if -NR_TASKS <= slot < NR_PROCS else None
+        if p is None or p.endpoint != endpoint or slot < 0:
+            raise KernelError(errors.EDEADSRCDST, f"no process at endpoint {endpoint}")
+        if p.alive:
+            sig_mgr, p.sig_mgr = p.sig_mgr, NONE
+            self.kill(p, signal.SIGKILL)
+            p.sig_mgr = sig_mgr
+        self._release(p)
+
+    def send_sig(self, p: Proc, signo: int) -> None:
+        """Raise kernel signal ``signo`` on system process ``p`` (a notify from SYSTEM)."""
+        from kernel import ipc
+
+        p.ksigs |= 1 << signo
+        ipc.notify_from(self, self._table[SYSTEM + NR_TASKS], p)  # type: ignore[arg-type]
+
+    # -- the CPU -----------------------------------------------------------------------
+
+    def make_ready(self, thread: Thread) -> None:
+        """Put a runnable thread on the ready list; wake the idle task if the CPU is free."""
+        self.ready.append(thread)
+        if self.current is None:
+            self._idle_parker.unpark()
+
+    def _dispatch(self) -> None:
+        """Hand the free CPU to the next ready thread, or to the idle task."""
+        if self.ready:
+            nxt = self.ready.pop(self.policy.pick(self.ready))
+            self.current = nxt
+            if self.tracer is not None:
+                self.tracer.switch(nxt)
+            nxt.parker.unpark()
+        else:
+            self.current = None
+            if self.tracer is not None:
+                self.tracer.switch(None)
+            self._idle_parker.unpark()
+
+    async def yield_cpu(self, thread: Thread) -> None:
+        """A choice point for the running, still runnable ``thread``.
+
+        The policy decides whether it goes on or another ready thread runs first.
+        """
+        if self._alarms and self.next_deadline <= self._now():
+            self._fire_alarms()
+        if not self.ready or self.policy.keep(thread, self.ready):
+            return
+        self.ready.append(thread)
+        self._dispatch()
+        await self.wait_cpu(thread)
+
+    async def block(self, thread: Thread) -> None:
+        """``thread`` (the running one) has just blocked: run someone else until it is woken."""
+        if self._alarms and self.next_deadline <= self._now():
+            self._fire_alarms()
+        self._dispatch()
+        await self.wait_cpu(thread)
+
+    async def wait_cpu(self, thread: Thread) -> None:
+        """Park ``thread`` until the kernel dispatches it."""
+        try:
+            await thread.parker.park()
+        except BaseException:
+            if self.current is thread:
+                self.current = None
+                self._dispatch()
+            raise
+
+    def wake(self, thread: Thread, flag: int, value: object = None) -> None:
+        """Clear block reason ``flag`` on ``thread``; if runnable now, make it ready."""
+        thread.blocked &= ~flag
+        thread.wake_value = value
+        if not thread.blocked:
+            self.make_ready(thread)
+
+    async def _idle(self) -> None:
+        """The idle task: runs only while no simulated thread holds the CPU."""
+        while True:
+            if self.current is None:
+                if self.next_deadline <= anyio.current_time():
+                    self._fire_alarms()
+                if self.ready:
+                    self._dispatch()
+            if self.current is not None or self.next_deadline == float("inf"):
+                await self._idle_parker.park()
+            else:
+                with anyio.move_on_after(self.next_deadline - anyio.current_time()):
+                    await self._idle_parker.park()
+
+    def interrupt(self, irq: int, proc: Proc) -> None:
+        """Hardware raises ``irq`` for driver ``proc`` (a notify from HARDWARE)."""
+        from kernel import ipc
+
+        ipc.raise_irq(self, proc, irq)
+
+    # -- alarms ------------------------------------------------------------------------
+
+    def set_alarm(self, p: Proc, deadline: float | None, thread: Thread | None = None) -> float:
+        """Set (or with None cancel) ``p``'s alarm; returns seconds left on the old one.
+
+        On expiry ``p`` gets a notification from CLOCK, or, when ``thread`` is given, that
+        sleeping thread is woken instead.
+        """
+        old = self._proc_alarms.pop(p.slot, None) if thread is None else None
+        left = 0.0
+        if old is not None:
+            old.cancelled = True
+            left = max(0.0, old.deadline - anyio.current_time())
+        if deadline is not None:
+            alarm = _Alarm(deadline, next(self._alarm_seq), p, thread)
+            if thread is None:
+                self._proc_alarms[p.slot] = alarm
+            heapq.heappush(self._alarms, alarm)
+            self.next_deadline = self._alarms[0].deadline
+            if self.current is None:
+                self._idle_parker.unpark()
+        return left
+
+    def _fire_alarms(self) -> None:
+        from kernel import ipc
+
+        now = anyio.current_time()
+        clock = self._table[CLOCK + NR_TASKS]
+        assert clock is not None
+        while self._alarms and self._alarms[0].deadline <= now:
+            alarm = heapq.heappop(self._alarms)
+            if alarm.cancelled or not alarm.proc.alive:
+                continue
+            if alarm.thread is not None:
+                self.wake(alarm.thread, BLOCK_SLEEP)
+            else:
+                if self._proc_alarms.get(alarm.proc.slot) is alarm:
+                    del self._proc_alarms[alarm.proc.slot]
+                ipc.notify_from(self, clock, alarm.proc)
+        while self._alarms and self._alarms[0].cancelled:
+            heapq.heappop(self._alarms)
+        self.next_deadline = self._alarms[0].deadline if self._alarms else float("inf")
+
+    def new_msg_id(self) -> int:
+        """A fresh id tying a send to its delivery in the trace."""
+        return next(self._msg_ids)
+
+
+__all__ = ["ANY", "NONE", "SELF", "SIGKMEM", "SIGKSIG", "Kernel", "endpoint_generation"]

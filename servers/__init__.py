@@ -1,0 +1,1 @@
+"""servers: not built yet (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""servers/ds: not built yet (see docs/architecture.md)."""

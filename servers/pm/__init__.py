@@ -1,0 +1,1 @@
+"""servers/pm: not built yet (see docs/architecture.md)."""

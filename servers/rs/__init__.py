@@ -1,0 +1,1 @@
+"""servers/rs: not built yet (see docs/architecture.md)."""

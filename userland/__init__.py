@@ -1,0 +1,1 @@
+"""userland: not built yet (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""vfs: not built yet (see docs/architecture.md)."""

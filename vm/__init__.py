@@ -1,0 +1,1 @@
+"""vm: not built yet (see docs/architecture.md)."""
