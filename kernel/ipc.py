@@ -37,10 +37,19 @@ from kernel.message import (
     CALL_SENDA,
     CALL_SENDNB,
     CALL_SENDREC,
+    FROM_KERNEL,
     Message,
     Notify,
+    stamp,
 )
-from kernel.proc import BLOCK_IPC, MF_REPLY_PEND, RTS_RECEIVING, RTS_SENDING, Proc
+from kernel.proc import (
+    BLOCK_IPC,
+    MF_REPLY_PEND,
+    MF_SENDING_FROM_KERNEL,
+    RTS_RECEIVING,
+    RTS_SENDING,
+    Proc,
+)
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -93,13 +102,14 @@ def _check_message(msg: object) -> Message:
     return msg
 
 
-def _will_receive(dst: Proc, src_e: int) -> bool:
+def will_receive(dst: Proc, src_e: int) -> bool:
+    """MINIX's WILLRECEIVE: ``dst`` is blocked receiving from ``src_e`` or from ANY."""
     return dst.rts & (RTS_RECEIVING | RTS_SENDING) == RTS_RECEIVING and (
         dst.getfrom == ANY or dst.getfrom == src_e
     )
 
 
-def _deliver(k: Kernel, dst: Proc, msg: Message, status: int) -> None:
+def deliver(k: Kernel, dst: Proc, msg: Message, status: int) -> None:
     """Hand ``msg`` to ``dst``, which is blocked receiving it, and wake it."""
     dst.delivered = msg
     dst.ipc_status = status
@@ -159,8 +169,8 @@ async def send(k: Kernel, thread: Thread, dst_e: int, msg: Message, call: int = 
     msg.m_source = p.endpoint
     if k.tracer is not None:
         k.tracer.event("send", p, dst=dst.endpoint, to=dst.name, mtype=msg.mtype, call=call)
-    if _will_receive(dst, p.endpoint):
-        _deliver(k, dst, msg, call)
+    if will_receive(dst, p.endpoint):
+        deliver(k, dst, msg, call)
         if call != CALL_SENDREC:
             await k.yield_cpu(thread)
         return
@@ -199,8 +209,7 @@ def _take_notify(k: Kernel, p: Proc, src_e: int) -> Message | None:
     src = k.proc_at(bit.bit_length() - 1 - NR_TASKS)
     assert src is not None
     m = Notify(k.clock())
-    stamped: Message = m  # mypy misreads slots inherited through a slotted dataclass
-    stamped.m_source = src.endpoint
+    stamp(m, src.endpoint)
     if src.slot == HARDWARE:
         m.interrupts, p.irq_pending = p.irq_pending, 0
     elif src.slot == SYSTEM:
@@ -285,6 +294,9 @@ def _take_caller(k: Kernel, p: Proc, src_e: int) -> Message | None:
     sender.sendmsg = None
     sender.rts &= ~RTS_SENDING
     p.ipc_status = CALL_SENDREC if sender.misc & MF_REPLY_PEND else CALL_SEND
+    if sender.misc & MF_SENDING_FROM_KERNEL:
+        sender.misc &= ~MF_SENDING_FROM_KERNEL
+        p.ipc_status |= FROM_KERNEL
     if not sender.rts & RTS_RECEIVING and sender.ipc_thread is not None:
         thread, sender.ipc_thread = sender.ipc_thread, None
         k.wake(thread, BLOCK_IPC)
@@ -292,7 +304,13 @@ def _take_caller(k: Kernel, p: Proc, src_e: int) -> Message | None:
 
 
 async def receive(
-    k: Kernel, thread: Thread, src_e: int, *, nonblock: bool = False, trap: int = CALL_RECEIVE
+    k: Kernel,
+    thread: Thread,
+    src_e: int,
+    *,
+    nonblock: bool = False,
+    trap: int = CALL_RECEIVE,
+    resolved: bool = False,
 ) -> Message:
     """Receive a message from ``src_e`` (or ANY), blocking until one comes.
 
@@ -300,7 +318,7 @@ async def receive(
     """
     p = thread.proc
     _check_trap(p, trap)
-    if src_e != ANY:
+    if src_e != ANY and not resolved:
         src_e = k.resolve(p, src_e).endpoint
     if not p.rts & RTS_SENDING:
         msg = None
@@ -340,7 +358,8 @@ async def sendrec(k: Kernel, thread: Thread, dst_e: int, msg: Message) -> Messag
     except BaseException:
         p.misc &= ~MF_REPLY_PEND
         raise
-    return await receive(k, thread, dst_e, trap=CALL_SENDREC)
+    # send() resolved dst_e (SELF is refused there), so the receive half need not.
+    return await receive(k, thread, dst_e, trap=CALL_SENDREC, resolved=True)
 
 
 async def notify(k: Kernel, thread: Thread, dst_e: int) -> None:
@@ -356,10 +375,10 @@ async def notify(k: Kernel, thread: Thread, dst_e: int) -> None:
 def notify_from(k: Kernel, src: Proc, dst: Proc) -> None:
     """Deliver or mark pending a notification from ``src`` (a process or kernel task)."""
     dst.notify_pending |= 1 << (src.slot + NR_TASKS)
-    if _will_receive(dst, src.endpoint) and not dst.misc & MF_REPLY_PEND:
+    if will_receive(dst, src.endpoint) and not dst.misc & MF_REPLY_PEND:
         msg = _take_notify(k, dst, src.endpoint)
         assert msg is not None
-        _deliver(k, dst, msg, CALL_NOTIFY)
+        deliver(k, dst, msg, CALL_NOTIFY)
 
 
 def raise_irq(k: Kernel, dst: Proc, irq: int) -> None:
@@ -383,9 +402,9 @@ async def senda(k: Kernel, thread: Thread, dst_e: int, msg: Message, flags: int 
     entry = AsyncEntry(dst.endpoint, msg, flags)
     if k.tracer is not None:
         k.tracer.event("senda", p, dst=dst.endpoint, to=dst.name, mtype=msg.mtype)
-    if _will_receive(dst, p.endpoint) and not (flags & AMF_NOREPLY and dst.misc & MF_REPLY_PEND):
+    if will_receive(dst, p.endpoint) and not (flags & AMF_NOREPLY and dst.misc & MF_REPLY_PEND):
         entry.done = True
-        _deliver(k, dst, msg, CALL_SENDA)
+        deliver(k, dst, msg, CALL_SENDA)
         if flags & AMF_NOTIFY:
             _asyncm_notify(k, p)
     else:
@@ -395,6 +414,19 @@ async def senda(k: Kernel, thread: Thread, dst_e: int, msg: Message, flags: int 
         dst.asyn_pending |= 1 << (p.slot + NR_TASKS)
     await k.yield_cpu(thread)
     return entry
+
+
+def reset(k: Kernel, p: Proc) -> None:
+    """Forget ``p``'s own IPC state (exec): it is no longer sending or receiving."""
+    if p.rts & RTS_SENDING:
+        target = k.find(p.sendto)
+        if target is not None and p in target.caller_q:
+            target.caller_q.remove(p)
+    p.rts &= ~(RTS_SENDING | RTS_RECEIVING)
+    p.misc &= ~(MF_REPLY_PEND | MF_SENDING_FROM_KERNEL)
+    p.sendmsg = p.delivered = None
+    p.ipc_thread = None
+    p.ipc_error = 0
 
 
 def clear_endpoint(k: Kernel, p: Proc) -> None:
@@ -429,7 +461,7 @@ def clear_endpoint(k: Kernel, p: Proc) -> None:
                 thread, q.ipc_thread = q.ipc_thread, None
                 k.wake(thread, BLOCK_IPC)
     p.caller_q.clear()
-    k.vmrequests[:] = [r for r in k.vmrequests if getattr(r, "caller", None) is not p]
+    k.vmrequests[:] = [r for r in k.vmrequests if r.caller.proc is not p and r.target is not p]
 
 
 def _cancel_async(k: Kernel, sender: Proc, dead: Proc) -> None:

@@ -37,6 +37,7 @@ from kernel.endpoint import (
     ANY,
     ASYNCM,
     CLOCK,
+    GENERATION_SIZE,
     HARDWARE,
     IDLE,
     NONE,
@@ -49,12 +50,14 @@ from kernel.endpoint import (
     make_endpoint,
 )
 from kernel.errors import KernelError
+from kernel.grants import GrantTable
 from kernel.park import parker_factory
 from kernel.policy import Policy
 from kernel.priv import SYSTEM_PRIV, Priv
 from kernel.proc import (
     BLOCK_DEAD,
     BLOCK_SLEEP,
+    BLOCK_STOPPED,
     RTS_NO_ENDPOINT,
     Proc,
     Thread,
@@ -63,6 +66,7 @@ from kernel.proc import (
 if TYPE_CHECKING:
     from kernel.hw import MMU, PhysicalMemory
     from kernel.process import Process
+    from kernel.safecopy import MemRequest
     from kernel.trace import Tracer
 
 ProcMain = Callable[["Process"], Awaitable[Any]]
@@ -74,6 +78,7 @@ SIGKMEM = 29
 """Kernel signal to VM: memory requests are pending."""
 
 _log = structlog.get_logger("asynix.kernel")
+_SLOT_MASK = GENERATION_SIZE - 1
 
 
 def _native_clock() -> Callable[[], float]:
@@ -136,8 +141,9 @@ class Kernel:
         self._msg_ids = itertools.count(1)
         self.next_deadline = float("inf")
         self._now: Callable[[], float] = anyio.current_time
-        self.vmrequests: list[Any] = []
-        self.ipc_hook: Any = None
+        self.vmrequests: list[MemRequest] = []
+        self.vm_endpoint = NONE
+        """The VM server, which kernel copies ask to make memory available."""
         for slot, name in (
             (ASYNCM, "asyncm"),
             (IDLE, "idle"),
@@ -182,9 +188,10 @@ class Kernel:
         Raises:
             KernelError: EDEADSRCDST when the endpoint is stale, dead or out of range.
         """
-        slot = endpoint_slot(endpoint)
-        if -NR_TASKS <= slot < NR_PROCS:
-            p = self._table[slot + NR_TASKS]
+        # endpoint_slot() inlined: this runs on every IPC.
+        index = (endpoint + NR_TASKS) & _SLOT_MASK
+        if index < NR_TASKS + NR_PROCS:
+            p = self._table[index]
             if p is not None and p.endpoint == endpoint and not p.rts & RTS_NO_ENDPOINT:
                 return p
         raise KernelError(errors.EDEADSRCDST, f"no live process at endpoint {endpoint}")
@@ -224,11 +231,14 @@ class Kernel:
         priv: Priv = SYSTEM_PRIV,
         slot: int | None = None,
         sig_mgr: int = NONE,
+        stopped: bool = False,
     ) -> Proc:
-        """Create a process running ``main`` and make it ready.
+        """Create a process running ``main`` and make it ready (or, ``stopped``, not yet).
 
         Callable from inside the simulation (by a kernel call) and from outside it (boot,
-        tests); the process first runs when the policy dispatches it.
+        tests); the process first runs when the policy dispatches it. A stopped process
+        exists (it has an endpoint, VM can give it an address space) but runs only after
+        :meth:`resume`, as PM's fork does it.
 
         Raises:
             KernelError: EAGAIN when the table is full, EBUSY when ``slot`` is taken.
@@ -236,19 +246,63 @@ class Kernel:
         from kernel.process import Process
 
         s = self._free_slot(slot)
-        self._gens[s + NR_TASKS] += 1
-        p = Proc(
-            s, self._gens[s + NR_TASKS], make_endpoint(self._gens[s + NR_TASKS], s), name, priv
-        )
+        gen = self._gens[s + NR_TASKS]
+        p = Proc(s, gen, make_endpoint(gen, s), name, priv)
         p.sig_mgr = sig_mgr
+        p.grants = GrantTable()
         self._table[s + NR_TASKS] = p
         thread = self._new_thread(p, name)
         if self.tracer is not None:
             self.tracer.event("spawn", p, endpoint=p.endpoint)
         assert self._tg is not None, "the kernel is not running"
         self._tg.start_soon(self._run_proc, p, thread, main, Process(self, p, thread), name=name)
-        self.make_ready(thread)
+        if stopped:
+            thread.blocked |= BLOCK_STOPPED
+        else:
+            self.make_ready(thread)
         return p
+
+    def exec(self, p: Proc, image: ProcMain) -> None:
+        """Replace ``p``'s running code with ``image`` (PM's exec), keeping its endpoint.
+
+        The old image's threads die where they wait (they can no longer enter the
+        kernel); a new main thread, ready now, runs ``image``. ``p`` must not hold the
+        CPU. IPC state is reset, as for a process that starts afresh.
+        """
+        from kernel import ipc
+
+        if p.image_scope is None or p.exec_image is not None:
+            raise KernelError(errno.EINVAL, f"{p.name} has no image to replace")
+        ipc.reset(self, p)
+        for t in p.threads:
+            t.blocked |= BLOCK_DEAD
+        p.threads.clear()
+        self.ready = [t for t in self.ready if t.proc is not p]
+        thread = self._new_thread(p, p.name)
+        p.exec_image = (image, thread)
+        p.image_scope.cancel()
+        self.make_ready(thread)
+
+    def fork(self, parent: Proc, sig_mgr: int) -> Proc:
+        """Create a stopped child of ``parent`` that will run ``parent.fork_entry``.
+
+        The entry is what the parent's libc left in its "registers" before asking PM to
+        fork; the child gets the parent's privileges and runs once resumed.
+
+        Raises:
+            KernelError: EINVAL if the parent set no entry; EAGAIN if the table is full.
+        """
+        entry = parent.fork_entry
+        if entry is None:
+            raise KernelError(errno.EINVAL, f"{parent.name} set no fork entry")
+        parent.fork_entry = None
+        return self.spawn(parent.name, entry, priv=parent.priv, sig_mgr=sig_mgr, stopped=True)
+
+    def resume(self, p: Proc) -> None:
+        """Let a process created stopped run."""
+        for thread in p.threads:
+            if thread.blocked & BLOCK_STOPPED:
+                self.wake(thread, BLOCK_STOPPED)
 
     def _new_thread(self, p: Proc, name: str) -> Thread:
         thread = Thread(p, next(self._tids), name, self._parker_cls())
@@ -257,15 +311,24 @@ class Kernel:
         return thread
 
     async def _run_proc(self, p: Proc, thread: Thread, main: ProcMain, handle: Process) -> None:
+        from kernel.process import Process
+
         crash: BaseException | None = None
+        image: ProcMain | None = main
         with anyio.CancelScope() as scope:
             p.scope = scope
             try:
-                async with anyio.create_task_group() as tg:
-                    handle._tg = tg
-                    await thread.parker.park()
-                    await main(handle)
-                    tg.cancel_scope.cancel()
+                while image is not None:
+                    async with anyio.create_task_group() as tg:
+                        handle._tg = tg
+                        p.image_scope = tg.cancel_scope
+                        await thread.parker.park()
+                        await image(handle)
+                        tg.cancel_scope.cancel()
+                    image = None
+                    if p.exec_image is not None:
+                        (image, thread), p.exec_image = p.exec_image, None
+                        handle = Process(self, p, thread)
             except Exception as exc:
                 crash = exc
         if p.alive:
@@ -339,6 +402,7 @@ class Kernel:
     def _release(self, p: Proc) -> None:
         if self._table[p.slot + NR_TASKS] is p:
             self._table[p.slot + NR_TASKS] = None
+            self._gens[p.slot + NR_TASKS] += 1  # the next occupant gets a new endpoint
 
     def getksig(self, mgr: Proc) -> tuple[int, int]:
         """The next (endpoint, signal set) whose manager is ``mgr``; (NONE, 0) when none."""

@@ -65,6 +65,11 @@ class Reply(Message):
     status: int = 0
 
 
+def stamp(msg: Message, source: int) -> None:
+    """Set ``msg``'s sender: for messages the kernel builds on someone's behalf."""
+    msg.m_source = source
+
+
 def source_of(m: Message) -> int:
     """The sender of a delivered message, NONE if it was never sent."""
     return getattr(m, "m_source", NONE)

@@ -65,11 +65,12 @@ class _AsyncioParker:
 
     def unpark(self) -> None:
         future = self._future
-        if future is not None:
-            self._future = None
-            if not future.done():
-                future.set_result(None)
+        self._future = None
+        if future is not None and not future.done():
+            future.set_result(None)
         else:
+            # Not parked, or parked on a future already cancelled (the thread is being
+            # torn down for exec): keep the wake-up for the next park.
             self._permit = True
 
     async def park(self) -> None:

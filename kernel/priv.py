@@ -40,6 +40,8 @@ class Priv:
     ipc_to: frozenset[int] | None = None
     kcalls: frozenset[str] | None = None
     sys_proc: bool = True
+    magic_grants: bool = False
+    """May grant other processes' memory (CPF_MAGIC): VFS only."""
 
     def may_send_to(self, slot: int) -> bool:
         """Whether a process with these privileges may send to ``slot``."""

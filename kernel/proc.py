@@ -13,13 +13,16 @@ process, as in MINIX: while one thread of a process is blocked in IPC, that thre
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from kernel.endpoint import NONE
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     import anyio
 
+    from kernel.grants import GrantTable
     from kernel.message import Message
     from kernel.park import Parker
     from kernel.priv import Priv
@@ -32,12 +35,15 @@ RTS_NO_ENDPOINT: Final = 0x100
 
 # MISC flags.
 MF_REPLY_PEND: Final = 0x1
+MF_SENDING_FROM_KERNEL: Final = 0x2000
 
 # Why a thread is blocked (0: runnable).
 BLOCK_IPC: Final = 0x1
 BLOCK_SYNC: Final = 0x2
 BLOCK_VM: Final = 0x4
 BLOCK_SLEEP: Final = 0x8
+BLOCK_PAGEFAULT: Final = 0x10
+BLOCK_STOPPED: Final = 0x20
 BLOCK_DEAD: Final = 0x80
 
 
@@ -69,9 +75,12 @@ class Proc:
         "cr3",
         "delivered",
         "endpoint",
+        "exec_image",
+        "fork_entry",
         "gen",
         "getfrom",
         "grants",
+        "image_scope",
         "ipc_error",
         "ipc_status",
         "ipc_thread",
@@ -85,6 +94,7 @@ class Proc:
         "scope",
         "sendmsg",
         "sendto",
+        "sig_deliver",
         "sig_mgr",
         "sig_pending",
         "slot",
@@ -117,8 +127,12 @@ class Proc:
         self.sig_mgr = NONE
         self.threads: list[Thread] = []
         self.scope: anyio.CancelScope | None = None
+        self.image_scope: anyio.CancelScope | None = None
+        self.exec_image: tuple[Callable[[Any], Awaitable[Any]], Thread] | None = None
+        self.fork_entry: Callable[[Any], Awaitable[Any]] | None = None
+        self.sig_deliver = 0
         self.cr3: int | None = None
-        self.grants: object = None
+        self.grants: GrantTable | None = None
         self.zombie = False
 
     @property

@@ -19,10 +19,14 @@ from typing import TYPE_CHECKING, Any
 import anyio.abc
 import anyio.lowlevel
 
-from kernel import errors, ipc
+from kernel import errors, ipc, safecopy, usermem
+from kernel.endpoint import NONE
 from kernel.errors import KernelError
+from kernel.grants import CPF_READ, CPF_WRITE, GrantTable, Verified, verify_grant
+from kernel.hw import PageFault
 from kernel.message import CALL_SEND, CALL_SENDNB, Message
 from kernel.proc import BLOCK_SLEEP, Proc, Thread
+from kernel.safecopy import MemRequest, Side, VirSide
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -153,14 +157,24 @@ class Process:
         priv: Priv,
         slot: int | None = None,
         sig_mgr: int | None = None,
+        stopped: bool = False,
     ) -> int:
-        """Kernel call: create a process running ``main``; returns its endpoint."""
+        """Kernel call: create a process running ``main``; returns its endpoint.
+
+        Its signal manager is the caller unless ``sig_mgr`` says otherwise; ``stopped``
+        leaves it stopped until :meth:`resume`.
+        """
         thread = self._kcall("spawn")
-        p = self.kernel.spawn(
-            name, main, priv=priv, slot=slot, sig_mgr=self.endpoint if sig_mgr is None else sig_mgr
-        )
+        sig_mgr = self.endpoint if sig_mgr is None else sig_mgr
+        p = self.kernel.spawn(name, main, priv=priv, slot=slot, sig_mgr=sig_mgr, stopped=stopped)
         await self.kernel.yield_cpu(thread)
         return p.endpoint
+
+    async def resume(self, endpoint: int) -> None:
+        """Kernel call: let the stopped process ``endpoint`` run."""
+        thread = self._kcall("spawn")
+        self.kernel.resume(self.kernel.lookup(endpoint))
+        await self.kernel.yield_cpu(thread)
 
     async def getksig(self) -> tuple[int, int]:
         """Kernel call: the next (endpoint, signal set) for this signal manager, or (NONE, 0)."""
@@ -189,3 +203,274 @@ class Process:
         self._enter()
         self.kernel.kill(self.proc, 0)
         await anyio.lowlevel.checkpoint()
+
+    # -- grants and copies -------------------------------------------------------------
+
+    @property
+    def grants(self) -> GrantTable:
+        """This process's grant table."""
+        table = self.proc.grants
+        assert table is not None
+        return table
+
+    def grant_direct(self, who_to: int, addr: int, length: int, access: int) -> int:
+        """Grant ``who_to`` (or ANY) ``access`` (CPF_READ/WRITE/TRY) to our ``[addr, +length)``."""
+        self._enter()
+        return self.grants.direct(who_to, addr, length, access)
+
+    def grant_buffer(self, who_to: int, buf: bytearray, access: int) -> int:
+        """Grant ``who_to`` ``access`` (CPF_READ/WRITE) to our own Python buffer ``buf``."""
+        self._enter()
+        return self.grants.buffer(who_to, buf, access)
+
+    def grant_indirect(self, who_to: int, who_from: int, gid: int) -> int:
+        """Pass grant ``gid``, which ``who_from`` gave us, on to ``who_to``."""
+        self._enter()
+        return self.grants.indirect(who_to, who_from, gid)
+
+    def grant_magic(self, who_to: int, who_from: int, addr: int, length: int, access: int) -> int:
+        """Grant ``who_to`` access to ``who_from``'s memory (privileged: VFS)."""
+        self._enter()
+        if not self.proc.priv.magic_grants:
+            raise KernelError(_errno.EPERM, f"{self.proc.name} may not make magic grants")
+        return self.grants.magic(who_to, who_from, addr, length, access)
+
+    def revoke(self, gid: int) -> int:
+        """Revoke ``gid`` for good; GRANT_FAULTED if a CPF_TRY copy faulted on it."""
+        self._enter()
+        return self.grants.revoke(gid)
+
+    async def _safecopy(
+        self, name: str, granter: int, gid: int, offset: int, n: int, access: int, local: Side
+    ) -> None:
+        thread = self._kcall(name)
+        k = self.kernel
+        faulted: list[Verified] = []
+
+        def attempt() -> None:
+            v = verify_grant(k, granter, self.endpoint, gid, n, access, offset)
+            faulted[:] = [v]
+            remote: Side = VirSide(v.owner, v.vaddr)
+            if v.buffer is not None:
+                remote = memoryview(v.buffer)[v.vaddr : v.vaddr + n]
+            if access == CPF_READ:
+                safecopy.copy(k, remote, local, n)
+            else:
+                safecopy.copy(k, local, remote, n)
+
+        def mark() -> None:
+            v = faulted[0]
+            assert v.try_grant is not None
+            v.try_grant.faulted = v.try_gid
+
+        v = verify_grant(k, granter, self.endpoint, gid, n, access, offset)
+        await safecopy.with_vm(k, thread, attempt, mark if v.try_grant is not None else None)
+        await k.yield_cpu(thread)
+
+    async def safecopyfrom(self, granter: int, gid: int, offset: int, length: int) -> bytes:
+        """Kernel call: read ``length`` bytes at ``offset`` of ``granter``'s grant ``gid``."""
+        buf = bytearray(length) if length >= 0 else bytearray()
+        await self._safecopy("safecopyfrom", granter, gid, offset, length, CPF_READ, buf)
+        return bytes(buf)
+
+    async def safecopyfrom_vir(
+        self, granter: int, gid: int, offset: int, addr: int, length: int
+    ) -> None:
+        """Kernel call: copy from a grant into our own address space at ``addr``."""
+        side = VirSide(self.proc, addr)
+        await self._safecopy("safecopyfrom", granter, gid, offset, length, CPF_READ, side)
+
+    async def safecopyto(
+        self, granter: int, gid: int, offset: int, data: bytes | bytearray | memoryview
+    ) -> None:
+        """Kernel call: write ``data`` at ``offset`` of ``granter``'s grant ``gid``."""
+        view = memoryview(bytes(data) if isinstance(data, bytes) else data).cast("B")
+        await self._safecopy("safecopyto", granter, gid, offset, view.nbytes, CPF_WRITE, view)
+
+    async def safecopyto_vir(
+        self, granter: int, gid: int, offset: int, addr: int, length: int
+    ) -> None:
+        """Kernel call: copy from our own address space at ``addr`` into a grant."""
+        side = VirSide(self.proc, addr)
+        await self._safecopy("safecopyto", granter, gid, offset, length, CPF_WRITE, side)
+
+    async def vircopy(
+        self,
+        src_ep: int,
+        src_addr: int,
+        dst_ep: int,
+        dst_addr: int,
+        length: int,
+        *,
+        try_: bool = False,
+    ) -> None:
+        """Kernel call: copy between two address spaces (NONE: physical memory).
+
+        With ``try_`` a missing page fails with EFAULT instead of asking VM.
+        """
+        thread = self._kcall("vircopy")
+        k = self.kernel
+
+        def side(ep: int, addr: int) -> VirSide:
+            return VirSide(None if ep == NONE else k.resolve(self.proc, ep), addr)
+
+        def attempt() -> None:
+            safecopy.copy(k, side(src_ep, src_addr), side(dst_ep, dst_addr), length)
+
+        await safecopy.with_vm(k, thread, attempt, (lambda: None) if try_ else None)
+        await k.yield_cpu(thread)
+
+    # -- VM's kernel calls -------------------------------------------------------------
+
+    async def vmctl_get_memreq(self) -> MemRequest | None:
+        """Kernel call (VM): the newest pending memory request, or None."""
+        thread = self._kcall("vmctl")
+        req = safecopy.take_request(self.kernel)
+        await self.kernel.yield_cpu(thread)
+        return req
+
+    async def vmctl_reply_memreq(self, req: MemRequest, result: int) -> None:
+        """Kernel call (VM): answer ``req``: 0 resumes the copy, an errno fails it."""
+        thread = self._kcall("vmctl")
+        safecopy.reply_request(self.kernel, req, result)
+        await self.kernel.yield_cpu(thread)
+
+    async def vmctl_setaddrspace(self, endpoint: int, cr3: int | None) -> None:
+        """Kernel call (VM): give ``endpoint`` the page directory at ``cr3``."""
+        thread = self._kcall("vmctl")
+        target = self.kernel.resolve(self.proc, endpoint)
+        target.cr3 = cr3
+        mmu = self.kernel.mmu
+        if mmu is not None and cr3 is not None and mmu.cr3 == cr3:
+            mmu.cr3 = cr3  # the directory's contents changed: reload (flushes the TLB)
+        await self.kernel.yield_cpu(thread)
+
+    async def vmctl_flushtlb(self, endpoint: int) -> None:
+        """Kernel call (VM): ``endpoint``'s live mappings changed; drop stale translations.
+
+        Reloads CR3 (flushing non-global TLB entries) if ``endpoint``'s directory is the
+        one loaded; a directory not loaded has nothing cached, since loading it flushes.
+        """
+        thread = self._kcall("vmctl")
+        cr3 = self.kernel.resolve(self.proc, endpoint).cr3
+        mmu = self.kernel.mmu
+        if mmu is not None and cr3 is not None and mmu.cr3 == cr3:
+            mmu.cr3 = cr3
+        await self.kernel.yield_cpu(thread)
+
+    async def vmctl_invlpg(self, endpoint: int, addr: int) -> None:
+        """Kernel call (VM): invalidate one page of ``endpoint``'s mappings, if loaded."""
+        thread = self._kcall("vmctl")
+        cr3 = self.kernel.resolve(self.proc, endpoint).cr3
+        mmu = self.kernel.mmu
+        if mmu is not None and cr3 is not None and mmu.cr3 == cr3:
+            mmu.invlpg(addr)
+        await self.kernel.yield_cpu(thread)
+
+    async def vmctl_clear_pagefault(self, endpoint: int) -> None:
+        """Kernel call (VM): ``endpoint``'s page fault is fixed; its access runs again."""
+        thread = self._kcall("vmctl")
+        usermem.clear_pagefault(self.kernel, self.kernel.resolve(self.proc, endpoint))
+        await self.kernel.yield_cpu(thread)
+
+    # -- the process's own memory ------------------------------------------------------
+
+    async def peek(self, addr: int, n: int) -> bytes:
+        """Load ``n`` bytes at ``addr`` of our own address space, as user-mode code does.
+
+        A page fault goes to VM and the load runs again once VM has fixed it; a fault VM
+        cannot fix kills the process with SIGSEGV.
+        """
+        thread = self._enter()
+        if n < 0:
+            raise KernelError(_errno.EINVAL, f"negative length {n}")
+        while True:
+            try:
+                return usermem.load(self.kernel, self.proc, addr, n)
+            except PageFault as fault:
+                await usermem.pagefault(self.kernel, thread, fault)
+
+    async def poke(self, addr: int, data: bytes | bytearray | memoryview) -> None:
+        """Store ``data`` at ``addr`` of our own address space, as user-mode code does."""
+        thread = self._enter()
+        while True:
+            try:
+                usermem.store(self.kernel, self.proc, addr, data)
+                return
+            except PageFault as fault:
+                await usermem.pagefault(self.kernel, thread, fault)
+
+    # -- a server's own copies (MINIX's sys_datacopy) ---------------------------------
+
+    async def datacopy_from(self, endpoint: int, addr: int, length: int) -> bytes:
+        """Kernel call: read ``length`` bytes at ``addr`` of ``endpoint``'s address space."""
+        thread = self._kcall("vircopy")
+        k = self.kernel
+        buf = bytearray(length) if length >= 0 else bytearray()
+
+        def attempt() -> None:
+            safecopy.copy(k, VirSide(k.resolve(self.proc, endpoint), addr), buf, length)
+
+        await safecopy.with_vm(k, thread, attempt, None)
+        await k.yield_cpu(thread)
+        return bytes(buf)
+
+    async def datacopy_to(
+        self, endpoint: int, addr: int, data: bytes | bytearray | memoryview, *, try_: bool = False
+    ) -> None:
+        """Kernel call: write ``data`` at ``addr`` of ``endpoint``'s address space.
+
+        With ``try_`` a missing page fails with EFAULT instead of asking VM.
+        """
+        thread = self._kcall("vircopy")
+        k = self.kernel
+        view = memoryview(data).cast("B")
+
+        def attempt() -> None:
+            safecopy.copy(k, view, VirSide(k.resolve(self.proc, endpoint), addr), view.nbytes)
+
+        await safecopy.with_vm(k, thread, attempt, (lambda: None) if try_ else None)
+        await k.yield_cpu(thread)
+
+    # -- process images and user signals (PM's kernel calls) ---------------------------
+
+    def set_fork_entry(self, entry: Callable[[Process], Awaitable[Any]]) -> None:
+        """Leave ``entry`` where a fork will start the child (our "registers").
+
+        Not a trap: libc does this just before asking PM to fork.
+        """
+        self._enter()
+        self.proc.fork_entry = entry
+
+    async def fork(self, parent: int) -> int:
+        """Kernel call (PM): a stopped child of ``parent`` running its fork entry."""
+        thread = self._kcall("fork")
+        child = self.kernel.fork(self.kernel.lookup(parent), self.endpoint)
+        await self.kernel.yield_cpu(thread)
+        return child.endpoint
+
+    async def exec(self, endpoint: int, image: Callable[[Process], Awaitable[Any]]) -> None:
+        """Kernel call (PM): replace ``endpoint``'s code with ``image``."""
+        thread = self._kcall("exec")
+        target = self.kernel.lookup(endpoint)
+        if target is self.proc:
+            raise KernelError(_errno.EINVAL, "a server cannot exec itself")
+        self.kernel.exec(target, image)
+        await self.kernel.yield_cpu(thread)
+
+    async def sigsend(self, endpoint: int, signo: int) -> None:
+        """Kernel call (PM): have ``endpoint`` run its handler for ``signo``.
+
+        The handler runs when the process next returns from a system call (libc checks
+        :meth:`take_signals`), as a signal frame pushed by MINIX's sys_sigsend would.
+        """
+        thread = self._kcall("sigsend")
+        if not 0 < signo < 64:
+            raise KernelError(_errno.EINVAL, f"bad signal {signo}")
+        self.kernel.lookup(endpoint).sig_deliver |= 1 << signo
+        await self.kernel.yield_cpu(thread)
+
+    def take_signals(self) -> int:
+        """The signals PM has sent for handling since the last call, as a bit set."""
+        sigs, self.proc.sig_deliver = self.proc.sig_deliver, 0
+        return sigs

@@ -13,10 +13,11 @@ from kernel.ipc import AMF_NOREPLY, AMF_NOTIFY
 from kernel.kernel import SIGKSIG, Kernel
 from kernel.message import CALL_NOTIFY, CALL_SEND, CALL_SENDA, CALL_SENDREC, Notify, Reply
 from kernel.priv import USER_PRIV, Priv
-from tests.support import Ping, Sim
+from tests.support import UNIT, Ping, Sim, both_backends
 
 
-async def test_send_is_a_rendezvous(autojump_clock):
+@both_backends
+async def test_send_is_a_rendezvous():
     async with Kernel() as k:
         sim = Sim(k)
 
@@ -26,7 +27,7 @@ async def test_send_is_a_rendezvous(autojump_clock):
             sim.log.append("send-done")
 
         async def receiver(p):
-            await p.sleep(1)
+            await p.sleep(1 * UNIT.s)
             sim.log.append("receiving")
             m = await p.receive(ANY)
             sim.log.append(("got", m.n, m.m_source == snd.endpoint, p.status))
@@ -38,12 +39,13 @@ async def test_send_is_a_rendezvous(autojump_clock):
     assert sim.log == ["send-start", "receiving", ("got", 7, True, CALL_SEND), "send-done"]
 
 
-async def test_receive_takes_notify_then_async_then_callers(autojump_clock):
+@both_backends
+async def test_receive_takes_notify_then_async_then_callers():
     async with Kernel() as k:
         sim = Sim(k)
 
         async def server(p):
-            await p.sleep(1)  # let everyone queue up
+            await p.sleep(1 * UNIT.s)  # let everyone queue up
             got = []
             for _ in range(3):
                 m = await p.receive(ANY)
@@ -55,11 +57,11 @@ async def test_receive_takes_notify_then_async_then_callers(autojump_clock):
 
         async def notifier(p):
             await p.notify(srv.endpoint)
-            await p.sleep(5)  # a dead notifier's pending bits are cleared
+            await p.sleep(5 * UNIT.s)  # a dead notifier's pending bits are cleared
 
         async def asender(p):
             await p.senda(srv.endpoint, Ping(2))
-            await p.sleep(5)
+            await p.sleep(5 * UNIT.s)
 
         srv = sim.spawn("srv", server)
         sim.spawn("caller", caller)
@@ -74,12 +76,13 @@ async def test_receive_takes_notify_then_async_then_callers(autojump_clock):
     ]
 
 
-async def test_callers_served_in_fifo_order(autojump_clock):
+@both_backends
+async def test_callers_served_in_fifo_order():
     async with Kernel() as k:
         sim = Sim(k)
 
         async def server(p):
-            await p.sleep(1)
+            await p.sleep(1 * UNIT.s)
             return [(await p.receive(ANY)).n for _ in range(4)]
 
         async def caller(p, n):
@@ -93,12 +96,13 @@ async def test_callers_served_in_fifo_order(autojump_clock):
     assert sim.results["srv"] == [0, 1, 2, 3]
 
 
-async def test_receive_from_specific_source_skips_others(autojump_clock):
+@both_backends
+async def test_receive_from_specific_source_skips_others():
     async with Kernel() as k:
         sim = Sim(k)
 
         async def server(p):
-            await p.sleep(1)
+            await p.sleep(1 * UNIT.s)
             first = await p.receive(b.endpoint)
             second = await p.receive(ANY)
             return [first.n, second.n]
@@ -111,16 +115,17 @@ async def test_receive_from_specific_source_skips_others(autojump_clock):
     assert sim.results["srv"] == [2, 1]
 
 
-async def test_sendrec_is_immune_to_notify(autojump_clock):
+@both_backends
+async def test_sendrec_is_immune_to_notify():
     async with Kernel() as k:
         sim = Sim(k)
 
         async def server(p):
             m = await p.receive(ANY)
             await p.notify(m.m_source)  # arrives while the client waits for its reply
-            await p.sleep(1)
+            await p.sleep(1 * UNIT.s)
             await p.send(m.m_source, Reply(m.n * 2))
-            await p.sleep(5)  # stay alive: a dead notifier's pending bit is cleared
+            await p.sleep(5 * UNIT.s)  # stay alive: a dead notifier's pending bit is cleared
 
         async def client(p):
             r = await p.sendrec(srv.endpoint, Ping(21))
@@ -135,7 +140,8 @@ async def test_sendrec_is_immune_to_notify(autojump_clock):
     assert sim.results["cli"] == (42, CALL_SEND, "Notify", True)
 
 
-async def test_server_sees_sendrec_status(autojump_clock):
+@both_backends
+async def test_server_sees_sendrec_status():
     async with Kernel() as k:
         sim = Sim(k)
 
@@ -152,12 +158,13 @@ async def test_server_sees_sendrec_status(autojump_clock):
     assert sim.results["srv"] == CALL_SENDREC
 
 
-async def test_notifications_coalesce(autojump_clock):
+@both_backends
+async def test_notifications_coalesce():
     async with Kernel() as k:
         sim = Sim(k)
 
         async def server(p):
-            await p.sleep(1)
+            await p.sleep(1 * UNIT.s)
             first = await p.receive(ANY)
             with pytest.raises(KernelError) as exc:
                 await p.receive_nb(ANY)
@@ -166,7 +173,7 @@ async def test_notifications_coalesce(autojump_clock):
         async def notifier(p):
             for _ in range(3):
                 await p.notify(srv.endpoint)
-            await p.sleep(5)
+            await p.sleep(5 * UNIT.s)
 
         srv = sim.spawn("srv", server)
         sim.spawn("n", notifier)
@@ -175,12 +182,13 @@ async def test_notifications_coalesce(autojump_clock):
     assert sim.results["srv"] == ("Notify", errors.ENOTREADY)
 
 
-async def test_sendnb_fails_when_not_receiving(autojump_clock):
+@both_backends
+async def test_sendnb_fails_when_not_receiving():
     async with Kernel() as k:
         sim = Sim(k)
 
         async def idle(p):
-            await p.sleep(10)
+            await p.sleep(10 * UNIT.s)
 
         async def sender(p):
             with pytest.raises(KernelError) as exc:
@@ -194,7 +202,8 @@ async def test_sendnb_fails_when_not_receiving(autojump_clock):
     assert sim.results["snd"] == errors.ENOTREADY
 
 
-async def test_two_way_send_fails_with_elocked(autojump_clock):
+@both_backends
+async def test_two_way_send_fails_with_elocked():
     async with Kernel() as k:
         sim = Sim(k)
 
@@ -213,7 +222,8 @@ async def test_two_way_send_fails_with_elocked(autojump_clock):
     assert sim.results["b"] == errors.ELOCKED
 
 
-async def test_three_cycle_fails_with_elocked(autojump_clock):
+@both_backends
+async def test_three_cycle_fails_with_elocked():
     async with Kernel() as k:
         sim = Sim(k)
         procs = {}
@@ -233,7 +243,8 @@ async def test_three_cycle_fails_with_elocked(autojump_clock):
     assert sim.results["c"] == errors.ELOCKED
 
 
-async def test_send_to_self_fails_with_elocked(autojump_clock):
+@both_backends
+async def test_send_to_self_fails_with_elocked():
     async with Kernel() as k:
         sim = Sim(k)
 
@@ -251,7 +262,8 @@ async def test_send_to_self_fails_with_elocked(autojump_clock):
     assert sim.results["me"] == [errors.ELOCKED, errors.ELOCKED]
 
 
-async def test_bad_destinations_and_messages(autojump_clock):
+@both_backends
+async def test_bad_destinations_and_messages():
     async with Kernel() as k:
         sim = Sim(k)
 
@@ -269,7 +281,7 @@ async def test_bad_destinations_and_messages(autojump_clock):
                 out.append(exc.value.errno)
             return out
 
-        other = sim.spawn("other", lambda p: p.sleep(5))
+        other = sim.spawn("other", lambda p: p.sleep(5 * UNIT.s))
         sim.spawn("me", me)
         await sim.wait("me")
         k.shutdown()
@@ -282,12 +294,13 @@ async def test_bad_destinations_and_messages(autojump_clock):
     ]
 
 
-async def test_stale_endpoint_never_reaches_new_instance(autojump_clock):
+@both_backends
+async def test_stale_endpoint_never_reaches_new_instance():
     async with Kernel() as k:
         sim = Sim(k)
         first = sim.spawn("svc", lambda p: p.receive(ANY), slot=40)
         old = first.endpoint
-        await anyio_sleep(1)
+        await anyio_sleep(1 * UNIT.s)
         k.clear(old)
         second = sim.spawn("svc2", lambda p: p.receive(ANY), slot=40)
         assert second.endpoint != old
@@ -312,7 +325,8 @@ async def anyio_sleep(t):
     await anyio.sleep(t)
 
 
-async def test_crashing_partner_fails_blocked_callers_and_tells_manager(autojump_clock):
+@both_backends
+async def test_crashing_partner_fails_blocked_callers_and_tells_manager():
     async with Kernel() as k:
         sim = Sim(k)
 
@@ -355,25 +369,27 @@ async def test_crashing_partner_fails_blocked_callers_and_tells_manager(autojump
     assert k.proc_at(bad.slot) is None
 
 
-async def test_queued_sender_dropped_when_it_dies(autojump_clock):
+@both_backends
+async def test_queued_sender_dropped_when_it_dies():
     async with Kernel() as k:
         sim = Sim(k)
 
         async def server(p):
-            await p.sleep(2)
+            await p.sleep(2 * UNIT.s)
             return (await p.receive(ANY)).n
 
         srv = sim.spawn("srv", server)
         doomed = sim.spawn("doomed", lambda p: p.send(srv.endpoint, Ping(1)))
         sim.spawn("later", lambda p: p.send(srv.endpoint, Ping(2)))
-        await anyio_sleep(1)
+        await anyio_sleep(1 * UNIT.s)
         k.kill(doomed, 9)
         await sim.wait("srv")
         k.shutdown()
     assert sim.results["srv"] == 2
 
 
-async def test_user_privileges(autojump_clock):
+@both_backends
+async def test_user_privileges():
     async with Kernel() as k:
         sim = Sim(k)
 
@@ -398,7 +414,7 @@ async def test_user_privileges(autojump_clock):
             return out
 
         srv = sim.spawn("srv", server)
-        other = sim.spawn("other", lambda p: p.sleep(5))
+        other = sim.spawn("other", lambda p: p.sleep(5 * UNIT.s))
         sim.spawn("user", user, priv=USER_PRIV.allowing(srv.slot))
         await sim.wait("user")
         k.shutdown()
@@ -414,12 +430,13 @@ async def test_user_privileges(autojump_clock):
     ]
 
 
-async def test_senda_queues_in_order_and_notifies(autojump_clock):
+@both_backends
+async def test_senda_queues_in_order_and_notifies():
     async with Kernel() as k:
         sim = Sim(k)
 
         async def server(p):
-            await p.sleep(1)
+            await p.sleep(1 * UNIT.s)
             return [(await p.receive(ANY)).n for _ in range(3)]
 
         async def sender(p):
@@ -439,7 +456,8 @@ async def test_senda_queues_in_order_and_notifies(autojump_clock):
     assert src == k.proc_at(ASYNCM).endpoint
 
 
-async def test_senda_noreply_held_back_during_sendrec(autojump_clock):
+@both_backends
+async def test_senda_noreply_held_back_during_sendrec():
     async with Kernel() as k:
         sim = Sim(k)
 
@@ -447,7 +465,7 @@ async def test_senda_noreply_held_back_during_sendrec(autojump_clock):
             m = await p.receive(ANY)  # the client's request
             await p.senda(m.m_source, Ping(99), AMF_NOREPLY)
             await p.send(m.m_source, Reply(1))
-            await p.sleep(5)  # a dead sender's queued messages are dropped
+            await p.sleep(5 * UNIT.s)  # a dead sender's queued messages are dropped
 
         async def client(p):
             r = await p.sendrec(srv.endpoint, Ping())
@@ -461,18 +479,19 @@ async def test_senda_noreply_held_back_during_sendrec(autojump_clock):
     assert sim.results["cli"] == (1, 99)
 
 
-async def test_senda_to_dead_destination_is_cancelled(autojump_clock):
+@both_backends
+async def test_senda_to_dead_destination_is_cancelled():
     async with Kernel() as k:
         sim = Sim(k)
 
         async def sender(p):
             entry = await p.senda(dst.endpoint, Ping(), AMF_NOTIFY)
-            await p.sleep(2)
+            await p.sleep(2 * UNIT.s)
             return entry.done, entry.result
 
-        dst = sim.spawn("dst", lambda p: p.sleep(10))
+        dst = sim.spawn("dst", lambda p: p.sleep(10 * UNIT.s))
         sim.spawn("snd", sender)
-        await anyio_sleep(1)
+        await anyio_sleep(1 * UNIT.s)
         k.kill(dst, 9)
         await sim.wait("snd")
         k.shutdown()
@@ -513,7 +532,8 @@ async def test_alarm_cancel_returns_time_left(autojump_clock):
     assert sim.results["me"] == 3.0
 
 
-async def test_kernel_call_denied_without_privilege(autojump_clock):
+@both_backends
+async def test_kernel_call_denied_without_privilege():
     async with Kernel() as k:
         sim = Sim(k)
 
