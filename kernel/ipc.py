@@ -147,6 +147,13 @@ def deadlock(k: Kernel, function: int, cp: Proc, src_dst_e: int) -> int:
     return 0
 
 
+def _check_one_blocker(p: Proc) -> None:
+    # IPC state is per process (as in MINIX): only one thread may block in IPC at a time.
+    # Multi-threaded servers let one thread receive and the others use senda/notify.
+    if p.ipc_thread is not None:
+        raise KernelError(_errno.EBUSY, f"another thread of {p.name} is blocked in IPC")
+
+
 async def _wait(k: Kernel, thread: Thread, p: Proc) -> None:
     p.ipc_thread = thread
     thread.blocked |= BLOCK_IPC
@@ -178,6 +185,7 @@ async def send(k: Kernel, thread: Thread, dst_e: int, msg: Message, call: int = 
         raise KernelError(errors.ENOTREADY, f"{dst.name} is not receiving")
     if dst is p or deadlock(k, CALL_SEND, p, dst.endpoint):
         raise KernelError(errors.ELOCKED, f"send to {dst.name} would deadlock")
+    _check_one_blocker(p)
     p.sendmsg = msg
     p.sendto = dst.endpoint
     p.rts |= RTS_SENDING
@@ -340,6 +348,7 @@ async def receive(
             raise KernelError(errors.ENOTREADY, "no message pending")
         if src_e == p.endpoint or deadlock(k, CALL_RECEIVE, p, src_e):
             raise KernelError(errors.ELOCKED, "receive would deadlock")
+        _check_one_blocker(p)
     p.getfrom = src_e
     p.rts |= RTS_RECEIVING
     await _wait(k, thread, p)

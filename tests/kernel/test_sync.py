@@ -136,3 +136,33 @@ async def test_condition_wait_signal_broadcast(autojump_clock):
         await sim.wait("main")
         k.shutdown()
     assert box["woken"] == [(0, "a"), (1, "b"), (2, "c")]
+
+
+async def test_only_one_thread_of_a_process_blocks_in_ipc(autojump_clock):
+    from kernel.endpoint import ANY
+
+    async with Kernel() as k:
+        sim = Sim(k)
+
+        async def server(p):
+            async def second(q):
+                with pytest.raises(KernelError) as exc:
+                    await q.receive(ANY)
+                box.append(exc.value.errno)
+                await q.notify(other.endpoint)  # non-blocking IPC is fine meanwhile
+
+            box = []
+            p.start_thread("second", second)
+            m = await p.receive(ANY)  # blocks first; the second thread then tries
+            return box, type(m).__name__
+
+        async def other_fn(p):
+            await p.sleep(1)
+            await p.notify(srv.endpoint)
+            await p.receive(ANY)
+
+        srv = sim.spawn("srv", server)
+        other = sim.spawn("other", other_fn)
+        await sim.wait("srv")
+        k.shutdown()
+    assert sim.results["srv"] == ([errno.EBUSY], "Notify")
