@@ -56,7 +56,7 @@ class Tracer:
         self._names.setdefault(track, proc.name)
         self.events.append((self._now(), kind, proc.name, track, details))
         if self._log is not None:
-            self._log.debug(kind, proc=proc.name, endpoint=proc.endpoint, **details)
+            self._log.debug(kind, **{"proc": proc.name, "endpoint": proc.endpoint, **details})
 
     def switch(self, nxt: Thread | None) -> None:
         """The CPU passes to ``nxt`` (None: idle)."""

@@ -209,3 +209,28 @@ def test_elocked_and_death_on_asyncio_backend():
 def test_random_policy_is_seeded():
     a, b = RandomPolicy(3), RandomPolicy(3)
     assert [a.pick([None] * 5) for _ in range(20)] == [b.pick([None] * 5) for _ in range(20)]
+
+
+async def test_ipc_events_are_logged_through_structlog(autojump_clock):
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        async with Kernel() as k:
+            k.tracer = Tracer(k.clock, log=True)
+            sim = Sim(k)
+
+            async def server(p):
+                m = await p.receive(ANY)
+                await p.send(m.m_source, Reply(1))
+
+            srv = sim.spawn("srv", server)
+            cli = sim.spawn("cli", lambda p: p.sendrec(srv.endpoint, Ping()))
+            await sim.wait("cli", "srv")
+            k.shutdown()
+    sends = [e for e in logs if e["event"] == "send"]
+    assert [(e["proc"], e["to"], e["mtype"]) for e in sends] == [
+        ("cli", "srv", "Ping"),
+        ("srv", "cli", "Reply"),
+    ]
+    assert all(e["log_level"] == "debug" for e in sends)
+    assert sends[0]["endpoint"] == cli.endpoint
