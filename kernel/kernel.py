@@ -81,17 +81,22 @@ _log = structlog.get_logger("asynix.kernel")
 _SLOT_MASK = GENERATION_SIZE - 1
 
 
-def _native_clock() -> Callable[[], float]:
-    """The running backend's own clock function (anyio's adds a library lookup per call)."""
+def _native_clock() -> tuple[Callable[[], float], bool]:
+    """The running backend's own clock function, and whether it is virtual (MockClock).
+
+    anyio's ``current_time`` adds a library lookup per call; this runs on every kernel
+    entry while alarms are pending.
+    """
     import sniffio
 
     if sniffio.current_async_library() == "trio":
         import trio
+        from trio.testing import MockClock
 
-        return trio.current_time
+        return trio.current_time, isinstance(trio.lowlevel.current_clock(), MockClock)
     import asyncio
 
-    return asyncio.get_running_loop().time
+    return asyncio.get_running_loop().time, False
 
 
 class _Alarm:
@@ -122,6 +127,7 @@ class Kernel:
         *,
         policy: Policy | None = None,
         tracer: Tracer | None = None,
+        cpu_tick: float | None = None,
     ) -> None:
         self.physmem = physmem
         self.mmu = mmu
@@ -140,7 +146,11 @@ class Kernel:
         self._tids = itertools.count(1)
         self._msg_ids = itertools.count(1)
         self.next_deadline = float("inf")
-        self._now: Callable[[], float] = anyio.current_time
+        self._native: Callable[[], float] = anyio.current_time
+        self._cpu_tick = cpu_tick
+        self._tick = 0.0
+        self.steps = 0
+        """Kernel entries (traps) so far: each costs ``cpu_tick`` of kernel time."""
         self.vmrequests: list[MemRequest] = []
         self.vm_endpoint = NONE
         """The VM server, which kernel copies ask to make memory available."""
@@ -156,7 +166,8 @@ class Kernel:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def __aenter__(self) -> Kernel:
-        self._now = _native_clock()
+        self._native, virtual = _native_clock()
+        self._tick = self._cpu_tick if self._cpu_tick is not None else (1e-6 if virtual else 0.0)
         self._tg_cm = anyio.create_task_group()
         self._tg = await self._tg_cm.__aenter__()
         self._tg.start_soon(self._idle)
@@ -173,8 +184,14 @@ class Kernel:
         self._tg.cancel_scope.cancel()
 
     def clock(self) -> float:
-        """The kernel clock: seconds on anyio's clock (virtual time under MockClock)."""
-        return self._now()
+        """The kernel clock, in seconds.
+
+        anyio's clock (virtual under trio's MockClock) plus the CPU time the simulation
+        has used: on virtual time each kernel entry costs ``cpu_tick`` (default 1 µs), so
+        time moves on, and alarms fire, even while the CPU is never idle - as a timer
+        interrupt would see it. On real time the tick is 0: real time moves by itself.
+        """
+        return self._native() + self.steps * self._tick
 
     # -- the process table -------------------------------------------------------------
 
@@ -453,13 +470,17 @@ class Kernel:
                 self.tracer.switch(None)
             self._idle_parker.unpark()
 
+    def trap(self) -> None:
+        """Account for one kernel entry: it costs CPU time and may expire alarms."""
+        self.steps += 1
+        if self._alarms and self.next_deadline <= self.clock():
+            self._fire_alarms()
+
     async def yield_cpu(self, thread: Thread) -> None:
         """A choice point for the running, still runnable ``thread``.
 
         The policy decides whether it goes on or another ready thread runs first.
         """
-        if self._alarms and self.next_deadline <= self._now():
-            self._fire_alarms()
         if not self.ready or self.policy.keep(thread, self.ready):
             return
         self.ready.append(thread)
@@ -468,8 +489,6 @@ class Kernel:
 
     async def block(self, thread: Thread) -> None:
         """``thread`` (the running one) has just blocked: run someone else until it is woken."""
-        if self._alarms and self.next_deadline <= self._now():
-            self._fire_alarms()
         self._dispatch()
         await self.wait_cpu(thread)
 
@@ -494,14 +513,14 @@ class Kernel:
         """The idle task: runs only while no simulated thread holds the CPU."""
         while True:
             if self.current is None:
-                if self.next_deadline <= anyio.current_time():
+                if self.next_deadline <= self.clock():
                     self._fire_alarms()
                 if self.ready:
                     self._dispatch()
             if self.current is not None or self.next_deadline == float("inf"):
                 await self._idle_parker.park()
             else:
-                with anyio.move_on_after(self.next_deadline - anyio.current_time()):
+                with anyio.move_on_after(self.next_deadline - self.clock()):
                     await self._idle_parker.park()
 
     def interrupt(self, irq: int, proc: Proc) -> None:
@@ -522,7 +541,7 @@ class Kernel:
         left = 0.0
         if old is not None:
             old.cancelled = True
-            left = max(0.0, old.deadline - anyio.current_time())
+            left = max(0.0, old.deadline - self.clock())
         if deadline is not None:
             alarm = _Alarm(deadline, next(self._alarm_seq), p, thread)
             if thread is None:
@@ -536,7 +555,7 @@ class Kernel:
     def _fire_alarms(self) -> None:
         from kernel import ipc
 
-        now = anyio.current_time()
+        now = self.clock()
         clock = self._table[CLOCK + NR_TASKS]
         assert clock is not None
         while self._alarms and self._alarms[0].deadline <= now:

@@ -63,8 +63,10 @@ class Process:
 
     def _enter(self) -> Thread:
         thread = self.thread
-        if self.kernel.current is not thread:
+        k = self.kernel
+        if k.current is not thread:
             raise KernelError(errors.EDEADSRCDST, f"{thread.name} does not hold the CPU")
+        k.trap()
         return thread
 
     def _kcall(self, name: str) -> Thread:

@@ -31,6 +31,7 @@ def _caller(k: Kernel) -> Thread:
         raise KernelError(
             errno.EPERM, "kernel synchronisation used from outside a simulated thread"
         )
+    k.trap()
     return thread
 
 
