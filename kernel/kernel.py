@@ -336,18 +336,32 @@ class Kernel:
             p.scope = scope
             try:
                 while image is not None:
-                    async with anyio.create_task_group() as tg:
-                        handle._tg = tg
-                        p.image_scope = tg.cancel_scope
-                        await thread.parker.park()
-                        await image(handle)
-                        tg.cancel_scope.cancel()
+                    try:
+                        async with anyio.create_task_group() as tg:
+                            handle._tg = tg
+                            p.image_scope = tg.cancel_scope
+                            await thread.parker.park()
+                            await image(handle)
+                            tg.cancel_scope.cancel()
+                    except Exception:
+                        if p.exec_image is None:
+                            raise
+                        # The old image failed while being torn down for exec: irrelevant.
                     image = None
                     if p.exec_image is not None:
                         (image, thread), p.exec_image = p.exec_image, None
                         handle = Process(self, p, thread)
             except Exception as exc:
-                crash = exc
+                if not self._dying(scope):
+                    crash = exc
+            except BaseExceptionGroup as group:
+                # Threads unwinding a kill or a shutdown cannot enter the kernel any more;
+                # what they raise doing so is a consequence of the cancellation, not a crash.
+                if not self._dying(scope):
+                    raise
+                cancelled, _ = group.split(anyio.get_cancelled_exc_class())
+                if cancelled is not None:
+                    raise cancelled from None
         if p.alive:
             if crash is not None:
                 _log.warning(
@@ -360,6 +374,10 @@ class Kernel:
                 self.kill(p, signal.SIGSEGV)
             else:
                 self.kill(p, 0)
+
+    def _dying(self, scope: anyio.CancelScope) -> bool:
+        assert self._tg is not None
+        return scope.cancel_called or self._tg.cancel_scope.cancel_called
 
     async def _run_thread(self, thread: Thread, fn: Callable[[], Awaitable[Any]]) -> None:
         try:

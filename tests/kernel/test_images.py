@@ -117,3 +117,83 @@ async def anyio_sleep(t):
     import anyio
 
     await anyio.sleep(t)
+
+
+async def test_a_crashing_thread_crashes_its_process_only(autojump_clock):
+    import signal
+
+    async with Kernel() as k:
+        sim = Sim(k)
+
+        async def mgr(p):
+            await p.receive(ANY)
+            return await p.getksig()
+
+        async def srv(p):
+            async def bad(q):
+                await q.yield_()
+                raise RuntimeError("thread bug")
+
+            p.start_thread("bad", bad)
+            await p.sleep(10)
+
+        async def bystander(p):
+            await p.sleep(20)
+            return "alive"
+
+        m = sim.spawn("mgr", mgr)
+        s = k.spawn("srv", srv, sig_mgr=m.endpoint)
+        sim.spawn("bystander", bystander)
+        await sim.wait("mgr", "bystander")
+        k.shutdown()
+    assert sim.results == {"mgr": (s.endpoint, 1 << signal.SIGSEGV), "bystander": "alive"}
+
+
+async def test_unwinding_threads_that_touch_the_kernel_do_not_break_shutdown(autojump_clock):
+    from kernel.sync import Mutex
+
+    async with Kernel() as k:
+        m = Mutex(k)
+        entered = []
+
+        async def srv(p):
+            async def w(q):
+                try:
+                    await q.sleep(100)
+                finally:
+                    entered.append("finally")
+                    await m.lock()  # refused: the thread no longer holds the CPU
+
+            p.start_thread("w", w)
+            await p.sleep(100)
+
+        k.spawn("srv", srv)
+        await anyio_sleep(1)
+        k.shutdown()
+    assert entered == ["finally"]
+
+
+async def test_old_image_failing_while_torn_down_for_exec_is_ignored(autojump_clock):
+    async with Kernel() as k:
+        sim = Sim(k)
+        log = []
+
+        async def new_image(p):
+            log.append("new image")
+
+        async def pm(p):
+            m = await p.receive(ANY)
+            await p.exec(m.m_source, new_image)
+            await p.sleep(5)
+
+        async def old_image(p):
+            try:
+                await p.sendrec(pm_p.endpoint, Ping(1))
+            finally:
+                await p.notify(pm_p.endpoint)  # refused with an exception: irrelevant
+
+        pm_p = sim.spawn("pm", pm)
+        k.spawn("user", old_image, priv=USER_PRIV.allowing(pm_p.slot))
+        await sim.wait("pm")
+        k.shutdown()
+    assert log == ["new image"]
