@@ -25,7 +25,7 @@ BenchFn = Callable[[int], Awaitable[float]]
 Kind = Literal["latency", "rate", "bandwidth", "wall"]
 
 #: Modules whose import registers benchmarks, in the order figures are printed.
-_MODULES = ("asynix.benchmarks.hw", "asynix.benchmarks.ipc")
+_MODULES = ("asynix.benchmarks.hw", "asynix.benchmarks.ipc", "asynix.benchmarks.vm")
 
 
 @dataclass(frozen=True, slots=True)
