@@ -25,7 +25,12 @@ BenchFn = Callable[[int], Awaitable[float]]
 Kind = Literal["latency", "rate", "bandwidth", "wall"]
 
 #: Modules whose import registers benchmarks, in the order figures are printed.
-_MODULES = ("asynix.benchmarks.hw", "asynix.benchmarks.ipc", "asynix.benchmarks.vm")
+_MODULES = (
+    "asynix.benchmarks.hw",
+    "asynix.benchmarks.ipc",
+    "asynix.benchmarks.vm",
+    "asynix.benchmarks.pm",
+)
 
 
 @dataclass(frozen=True, slots=True)

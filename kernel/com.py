@@ -23,3 +23,6 @@ PFS_PROC_NR: Final = 9
 ROOT_FS_PROC_NR: Final = 10
 INIT_PROC_NR: Final = 11
 LAST_SPECIAL_PROC_NR: Final = INIT_PROC_NR
+
+KERNEL_BASE: Final = 0xF000_0000
+"""The kernel's mapping starts here in every address space; user space lies below it."""

@@ -315,6 +315,17 @@ class Kernel:
         parent.fork_entry = None
         return self.spawn(parent.name, entry, priv=parent.priv, sig_mgr=sig_mgr, stopped=True)
 
+    def stop(self, p: Proc) -> None:
+        """Keep ``p`` from running until :meth:`resume` (PM's job control and unpause).
+
+        Its threads stay where they wait; a thread that is woken meanwhile stays off the
+        ready list until resumed. ``p`` must not hold the CPU.
+        """
+        for thread in p.threads:
+            thread.blocked |= BLOCK_STOPPED
+        if any(t.proc is p for t in self.ready):
+            self.ready = [t for t in self.ready if t.proc is not p]
+
     def resume(self, p: Proc) -> None:
         """Let a process created stopped run."""
         for thread in p.threads:

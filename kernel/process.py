@@ -172,6 +172,15 @@ class Process:
         await self.kernel.yield_cpu(thread)
         return p.endpoint
 
+    async def stop(self, endpoint: int) -> None:
+        """Kernel call: keep ``endpoint`` from running until :meth:`resume`."""
+        thread = self._kcall("spawn")
+        target = self.kernel.lookup(endpoint)
+        if target is self.proc:
+            raise KernelError(_errno.EINVAL, "a process cannot stop itself this way")
+        self.kernel.stop(target)
+        await self.kernel.yield_cpu(thread)
+
     async def resume(self, endpoint: int) -> None:
         """Kernel call: let the stopped process ``endpoint`` run."""
         thread = self._kcall("spawn")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from kernel.com import KERNEL_BASE
 from kernel.errors import KernelError
 from kernel.hw.copy import CopyFault, copy_virt, read_virt, write_virt
 from kernel.proc import BLOCK_VM
@@ -70,11 +71,15 @@ class _NeedsVM(Exception):
         self.target, self.addr, self.length, self.write = target, addr, length, write
 
 
-def _cr3(side: VirSide) -> int | None:
+def _cr3(side: VirSide, n: int) -> int | None:
     if side.proc is None:
         return None
     if side.proc.cr3 is None:
         raise KernelError(errno.EFAULT, f"{side.proc.name} has no address space")
+    # Kernel copies are supervisor accesses: without this check a user pointer (or a
+    # grant) into the kernel's mapping would read or write the kernel.
+    if side.addr < 0 or side.addr + n > KERNEL_BASE:
+        raise KernelError(errno.EFAULT, f"{side.addr:#x}+{n:#x} is not user memory")
     return side.proc.cr3
 
 
@@ -96,15 +101,15 @@ def copy(k: Kernel, src: Side, dst: Side, n: int) -> None:
     try:
         if isinstance(src, VirSide) and isinstance(dst, VirSide):
             assert mmu is not None
-            copy_virt(mmu, _cr3(src), src.addr, _cr3(dst), dst.addr, n)
+            copy_virt(mmu, _cr3(src, n), src.addr, _cr3(dst, n), dst.addr, n)
         elif isinstance(src, VirSide):
             assert mmu is not None
             if isinstance(dst, VirSide) or len(dst) < n:
                 raise KernelError(errno.EINVAL, "local buffer shorter than the copy")
-            dst[:n] = read_virt(mmu, _cr3(src), src.addr, n)
+            dst[:n] = read_virt(mmu, _cr3(src, n), src.addr, n)
         elif isinstance(dst, VirSide):
             assert mmu is not None
-            write_virt(mmu, _cr3(dst), dst.addr, memoryview(src)[:n])
+            write_virt(mmu, _cr3(dst, n), dst.addr, memoryview(src)[:n])
         else:
             if len(src) < n or len(dst) < n:
                 raise KernelError(errno.EINVAL, "buffer shorter than the copy")

@@ -457,3 +457,37 @@ async def test_datacopy_to_and_from_a_user_space(autojump_clock):
         k.shutdown()
     assert sim.results["srv"] == (b"from the server", errno.EFAULT)
     assert m.peek(cr3, BUF + 10, 15) == b"from the server"
+
+
+async def test_copies_never_reach_the_kernel_mapping(autojump_clock):
+    from kernel.com import KERNEL_BASE
+
+    m = Machine()
+    async with Kernel(m.physmem, m.mmu) as k:
+        sim = Sim(k)
+        cr3 = m.space()
+        m.map(cr3, KERNEL_BASE, user=False)  # the kernel's page, supervisor-only
+        m.map(cr3, KERNEL_BASE - 0x1000)
+        ids = {}
+
+        async def owner(p):
+            ids["k"] = p.grant_direct(ANY, KERNEL_BASE, 16, CPF_READ)
+            ids["edge"] = p.grant_direct(ANY, KERNEL_BASE - 8, 16, CPF_READ)
+            await p.sleep(100)
+
+        async def server(p):
+            await p.sleep(1)
+            return [
+                await _errno_of(p.safecopyfrom(own.endpoint, ids["k"], 0, 16)),
+                await _errno_of(p.safecopyfrom(own.endpoint, ids["edge"], 0, 16)),
+                await p.safecopyfrom(own.endpoint, ids["edge"], 0, 8),
+                await _errno_of(p.datacopy_from(own.endpoint, KERNEL_BASE, 4)),
+                await _errno_of(p.datacopy_to(own.endpoint, KERNEL_BASE - 2, b"abcd")),
+            ]
+
+        own = sim.spawn("owner", owner)
+        own.cr3 = cr3
+        sim.spawn("srv", server)
+        await sim.wait("srv")
+        k.shutdown()
+    assert sim.results["srv"] == [errno.EFAULT, errno.EFAULT, b"\0" * 8, errno.EFAULT, errno.EFAULT]

@@ -1,0 +1,364 @@
+"""The user -> VFS system-call messages (what libc sends with sendrec).
+
+Every path and buffer is an (address, length) pair in the caller's own address space:
+VFS reads paths with a kernel copy and lets file servers reach buffers through magic
+grants. VFS answers every call with one :class:`VfsReply`: ``status`` is 0 or a
+positive errno, ``value`` the call's result (a descriptor, a byte count, an offset),
+``value2`` a second result (the write end of a pipe).
+
+PM's notices to VFS (fork, exit, exec, set ids, unpause) and VFS's answers are defined
+by PM in :mod:`servers.pm.protocol` (``PmVfs*``, ``VfsPmReply``).
+
+``stat`` structures are written into the caller's buffer packed as :data:`STAT`; use
+:func:`unpack_stat`. Directory entries from :class:`VfsGetdents` use the file servers'
+record format (:func:`fs.protocol.unpack_dirents`).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Final, NamedTuple
+
+from kernel.message import Message
+
+PATH_MAX: Final = 1024
+"""Longest path, terminating NUL included (MINIX's value): longer is ENAMETOOLONG."""
+SYMLOOP_MAX: Final = 16
+"""Symbolic links followed in one lookup before ELOOP."""
+OPEN_MAX: Final = 255
+"""Descriptors per process (MINIX's value)."""
+PIPE_BUF: Final = 32768
+"""Atomic pipe write size, and a pipe's capacity (MINIX's value)."""
+
+# fcntl commands and flags (Linux numbering, as Python's fcntl module has them).
+F_DUPFD: Final = 0
+F_GETFD: Final = 1
+F_SETFD: Final = 2
+F_GETFL: Final = 3
+F_SETFL: Final = 4
+F_DUPFD_CLOEXEC: Final = 1030
+FD_CLOEXEC: Final = 1
+
+STAT: Final = struct.Struct("<IIIIIIIqddd")
+"""Packed stat: dev, ino, mode, nlink, uid, gid, rdev, size, atime, mtime, ctime."""
+
+
+class Stat(NamedTuple):
+    """An unpacked stat structure (the names of Python's ``os.stat_result``)."""
+
+    st_dev: int
+    st_ino: int
+    st_mode: int
+    st_nlink: int
+    st_uid: int
+    st_gid: int
+    st_rdev: int
+    st_size: int
+    st_atime: float
+    st_mtime: float
+    st_ctime: float
+
+
+def unpack_stat(data: bytes) -> Stat:
+    """Decode a stat structure VFS wrote."""
+    return Stat(*STAT.unpack(data[: STAT.size]))
+
+
+@dataclass(slots=True)
+class VfsReply(Message):
+    """VFS's answer to every system call."""
+
+    status: int = 0
+    value: int = 0
+    value2: int = 0
+
+
+@dataclass(slots=True)
+class VfsOpen(Message):
+    """open(path, flags, mode) -> fd."""
+
+    path: int = 0
+    path_len: int = 0
+    flags: int = 0
+    mode: int = 0
+
+
+@dataclass(slots=True)
+class VfsClose(Message):
+    """close(fd)."""
+
+    fd: int = 0
+
+
+@dataclass(slots=True)
+class VfsRead(Message):
+    """read(fd, buf, nbytes) -> count."""
+
+    fd: int = 0
+    buf: int = 0
+    nbytes: int = 0
+
+
+@dataclass(slots=True)
+class VfsWrite(Message):
+    """write(fd, buf, nbytes) -> count."""
+
+    fd: int = 0
+    buf: int = 0
+    nbytes: int = 0
+
+
+@dataclass(slots=True)
+class VfsLseek(Message):
+    """lseek(fd, offset, whence) -> new offset."""
+
+    fd: int = 0
+    offset: int = 0
+    whence: int = 0
+
+
+@dataclass(slots=True)
+class VfsFcntl(Message):
+    """fcntl(fd, cmd, arg): F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL."""
+
+    fd: int = 0
+    cmd: int = 0
+    arg: int = 0
+
+
+@dataclass(slots=True)
+class VfsDup(Message):
+    """dup(fd) -> lowest free descriptor."""
+
+    fd: int = 0
+
+
+@dataclass(slots=True)
+class VfsDup2(Message):
+    """dup2(fd, fd2) -> fd2 (closing fd2 first)."""
+
+    fd: int = 0
+    fd2: int = 0
+
+
+@dataclass(slots=True)
+class VfsStat(Message):
+    """stat(path, buf): follows a final symlink."""
+
+    path: int = 0
+    path_len: int = 0
+    buf: int = 0
+
+
+@dataclass(slots=True)
+class VfsLstat(Message):
+    """lstat(path, buf): describes a final symlink itself."""
+
+    path: int = 0
+    path_len: int = 0
+    buf: int = 0
+
+
+@dataclass(slots=True)
+class VfsFstat(Message):
+    """fstat(fd, buf)."""
+
+    fd: int = 0
+    buf: int = 0
+
+
+@dataclass(slots=True)
+class VfsGetdents(Message):
+    """getdents(fd, buf, nbytes) -> bytes of packed entries (0 at the end)."""
+
+    fd: int = 0
+    buf: int = 0
+    nbytes: int = 0
+
+
+@dataclass(slots=True)
+class VfsMkdir(Message):
+    """mkdir(path, mode)."""
+
+    path: int = 0
+    path_len: int = 0
+    mode: int = 0
+
+
+@dataclass(slots=True)
+class VfsMknod(Message):
+    """mknod(path, mode, dev); mkfifo is mknod with S_IFIFO."""
+
+    path: int = 0
+    path_len: int = 0
+    mode: int = 0
+    dev: int = 0
+
+
+@dataclass(slots=True)
+class VfsUnlink(Message):
+    """unlink(path)."""
+
+    path: int = 0
+    path_len: int = 0
+
+
+@dataclass(slots=True)
+class VfsRmdir(Message):
+    """rmdir(path)."""
+
+    path: int = 0
+    path_len: int = 0
+
+
+@dataclass(slots=True)
+class VfsRename(Message):
+    """rename(path, path2)."""
+
+    path: int = 0
+    path_len: int = 0
+    path2: int = 0
+    path2_len: int = 0
+
+
+@dataclass(slots=True)
+class VfsLink(Message):
+    """link(path, path2): path2 becomes a new name of path."""
+
+    path: int = 0
+    path_len: int = 0
+    path2: int = 0
+    path2_len: int = 0
+
+
+@dataclass(slots=True)
+class VfsSymlink(Message):
+    """symlink(target=path, linkpath=path2)."""
+
+    path: int = 0
+    path_len: int = 0
+    path2: int = 0
+    path2_len: int = 0
+
+
+@dataclass(slots=True)
+class VfsReadlink(Message):
+    """readlink(path, buf, nbytes) -> count (no NUL added)."""
+
+    path: int = 0
+    path_len: int = 0
+    buf: int = 0
+    nbytes: int = 0
+
+
+@dataclass(slots=True)
+class VfsChdir(Message):
+    """chdir(path)."""
+
+    path: int = 0
+    path_len: int = 0
+
+
+@dataclass(slots=True)
+class VfsFchdir(Message):
+    """fchdir(fd)."""
+
+    fd: int = 0
+
+
+@dataclass(slots=True)
+class VfsGetcwd(Message):
+    """getcwd(buf, size) -> length written, NUL included (ERANGE if it does not fit)."""
+
+    buf: int = 0
+    size: int = 0
+
+
+@dataclass(slots=True)
+class VfsUmask(Message):
+    """umask(mask) -> the old mask."""
+
+    mask: int = 0
+
+
+@dataclass(slots=True)
+class VfsChmod(Message):
+    """chmod(path, mode)."""
+
+    path: int = 0
+    path_len: int = 0
+    mode: int = 0
+
+
+@dataclass(slots=True)
+class VfsFchmod(Message):
+    """fchmod(fd, mode)."""
+
+    fd: int = 0
+    mode: int = 0
+
+
+@dataclass(slots=True)
+class VfsChown(Message):
+    """chown(path, uid, gid); -1 keeps one."""
+
+    path: int = 0
+    path_len: int = 0
+    uid: int = -1
+    gid: int = -1
+
+
+@dataclass(slots=True)
+class VfsTruncate(Message):
+    """truncate(path, length)."""
+
+    path: int = 0
+    path_len: int = 0
+    length: int = 0
+
+
+@dataclass(slots=True)
+class VfsFtruncate(Message):
+    """ftruncate(fd, length)."""
+
+    fd: int = 0
+    length: int = 0
+
+
+@dataclass(slots=True)
+class VfsAccess(Message):
+    """access(path, mode): R_OK 4, W_OK 2, X_OK 1, F_OK 0; checks the real ids."""
+
+    path: int = 0
+    path_len: int = 0
+    mode: int = 0
+
+
+@dataclass(slots=True)
+class VfsPipe(Message):
+    """pipe2(flags) -> (read fd in value, write fd in value2)."""
+
+    flags: int = 0
+
+
+@dataclass(slots=True)
+class VfsMount(Message):
+    """mount(path, fs endpoint, dev): the file server ``fs`` serves the tree at ``path``.
+
+    Root only (EPERM). EBUSY if ``path`` is already a mount point, is the root, or is
+    in use as some process's cwd; ENOTDIR if it is not a directory.
+    """
+
+    path: int = 0
+    path_len: int = 0
+    fs: int = 0
+    dev: int = 0
+
+
+@dataclass(slots=True)
+class VfsUmount(Message):
+    """umount(path): ``path`` names a mounted root; EBUSY while files there are in use."""
+
+    path: int = 0
+    path_len: int = 0

@@ -1,0 +1,137 @@
+"""read, write, lseek and getdents (MINIX's ``read.c``, ``misc.c``).
+
+Regular files: the vnode is locked READ for a read and WRITE for a write, then the
+filp's mutex (order vnode > filp); the file server copies straight to or from the
+caller's buffer through a magic grant VFS makes on the caller's memory, so the data
+never passes through VFS. Pipes and FIFOs go to :mod:`vfs.pipe`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from typing import TYPE_CHECKING
+
+from fs import protocol as fsp
+from kernel.grants import CPF_READ, CPF_WRITE
+from vfs import pipe
+from vfs.context import Job, Suspend, VfsError, locked
+from vfs.filp import R_BIT, W_BIT
+from vfs.open import get_filp
+from vfs.protocol import VfsGetdents, VfsLseek, VfsRead, VfsWrite
+from vfs.tll import Mode
+
+if TYPE_CHECKING:
+    from vfs.vnode import Vnode
+
+SSIZE_MAX = 2**31 - 1
+
+
+async def _fs_io(
+    job: Job, req: type[fsp.ReqRead | fsp.ReqWrite], v: Vnode, pos: int, buf: int, n: int
+) -> fsp.IoReply:
+    access = CPF_WRITE if req is fsp.ReqRead else CPF_READ
+    r = await job.try_copy(
+        v.fs_e,
+        job.fp.endpoint,
+        buf,
+        n,
+        access,
+        lambda gid: req(ino=v.ino, pos=pos, grant=gid, length=n),
+    )
+    assert isinstance(r, fsp.IoReply)
+    return r
+
+
+async def do_read(job: Job) -> int | Suspend:
+    """read(fd, buf, nbytes) -> count (0 at end of file)."""
+    m = job.msg
+    assert isinstance(m, VfsRead)
+    return await read_write(job, m.fd, m.buf, m.nbytes, write=False)
+
+
+async def do_write(job: Job) -> int | Suspend:
+    """write(fd, buf, nbytes) -> count."""
+    m = job.msg
+    assert isinstance(m, VfsWrite)
+    return await read_write(job, m.fd, m.buf, m.nbytes, write=True)
+
+
+async def read_write(job: Job, fd: int, buf: int, n: int, *, write: bool) -> int | Suspend:
+    """The common path of read and write; may suspend the process (pipes)."""
+    f = get_filp(job.fp, fd)
+    if not f.mode & (W_BIT if write else R_BIT):
+        raise VfsError(errno.EBADF)
+    if n < 0 or n > SSIZE_MAX:
+        raise VfsError(errno.EINVAL)
+    v = f.vnode
+    if v.is_fifo:
+        return await pipe.rw_pipe(job, f, buf, n, write=write, cum=0)
+    if n == 0:
+        return 0
+    if v.is_dir:
+        raise VfsError(errno.EISDIR)
+    if not stat.S_ISREG(v.mode):
+        raise VfsError(errno.ENXIO)
+    async with locked(v.tll, Mode.WRITE if write else Mode.READ), f.mutex:
+        pos = f.pos
+        if write and f.flags & os.O_APPEND:
+            await job.refresh(v)
+            pos = v.size
+        r = await _fs_io(job, fsp.ReqWrite if write else fsp.ReqRead, v, pos, buf, n)
+        f.pos = r.pos
+        if write:
+            v.size = max(v.size, r.pos)
+        return r.count
+
+
+async def do_lseek(job: Job) -> int:
+    """lseek(fd, offset, whence) -> the new position (ESPIPE on a pipe, EINVAL)."""
+    m = job.msg
+    assert isinstance(m, VfsLseek)
+    f = get_filp(job.fp, m.fd)
+    v = f.vnode
+    if v.is_fifo:
+        raise VfsError(errno.ESPIPE)
+    async with locked(v.tll, Mode.READ), f.mutex:
+        if m.whence == os.SEEK_SET:
+            base = 0
+        elif m.whence == os.SEEK_CUR:
+            base = f.pos
+        elif m.whence == os.SEEK_END:
+            base = (await job.refresh(v)).size
+        else:
+            raise VfsError(errno.EINVAL, "bad whence")
+        pos = base + m.offset
+        if pos < 0:
+            raise VfsError(errno.EINVAL, "negative position")
+        f.pos = pos
+        return pos
+
+
+async def do_getdents(job: Job) -> int:
+    """getdents(fd, buf, nbytes) -> bytes of entries (ENOTDIR, EINVAL if too small)."""
+    m = job.msg
+    assert isinstance(m, VfsGetdents)
+    f = get_filp(job.fp, m.fd)
+    v = f.vnode
+    if not v.is_dir:
+        raise VfsError(errno.ENOTDIR)
+    if not f.mode & R_BIT:
+        raise VfsError(errno.EBADF)
+    if m.nbytes <= 0:
+        raise VfsError(errno.EINVAL)
+    async with locked(v.tll, Mode.READ), f.mutex:
+        pos = f.pos
+        r = await job.try_copy(
+            v.fs_e,
+            job.fp.endpoint,
+            m.buf,
+            m.nbytes,
+            CPF_WRITE,
+            lambda gid: fsp.ReqGetdents(ino=v.ino, pos=pos, grant=gid, length=m.nbytes),
+        )
+        assert isinstance(r, fsp.IoReply)
+        f.pos = r.pos
+        return r.count
