@@ -8,9 +8,17 @@ subcommands. The CLI is the only place that configures logging.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
+import structlog
+
 from asynix import bench
+
+
+def _quiet_logging() -> None:
+    """Only warnings and errors from the simulation reach the terminal."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
 
 def _bench(argv: list[str]) -> int:
@@ -22,6 +30,7 @@ def _bench(argv: list[str]) -> int:
         "--json", action="store_true", help="print JSON lines (name, value, unit, ratio)"
     )
     args = parser.parse_args(argv)
+    _quiet_logging()
     return bench.main(args.names, args.json)
 
 

@@ -120,7 +120,10 @@ def deliver(k: Kernel, dst: Proc, msg: Message, status: int) -> None:
     thread = dst.ipc_thread
     if thread is not None:
         dst.ipc_thread = None
-        k.wake(thread, BLOCK_IPC)
+        # Kernel.wake() inlined: this is on every IPC delivery.
+        thread.blocked &= ~BLOCK_IPC
+        if not thread.blocked:
+            k.make_ready(thread)
 
 
 def deadlock(k: Kernel, function: int, cp: Proc, src_dst_e: int) -> int:
@@ -172,7 +175,8 @@ async def send(k: Kernel, thread: Thread, dst_e: int, msg: Message, call: int = 
     """
     p = thread.proc
     dst = _target(k, p, dst_e, call)
-    _check_message(msg)
+    if not isinstance(msg, Message):
+        _check_message(msg)
     msg.m_source = p.endpoint
     if k.tracer is not None:
         k.tracer.event("send", p, dst=dst.endpoint, to=dst.name, mtype=msg.mtype, call=call)
@@ -346,7 +350,7 @@ async def receive(
             return msg
         if nonblock:
             raise KernelError(errors.ENOTREADY, "no message pending")
-        if src_e == p.endpoint or deadlock(k, CALL_RECEIVE, p, src_e):
+        if src_e == p.endpoint or (src_e != ANY and deadlock(k, CALL_RECEIVE, p, src_e)):
             raise KernelError(errors.ELOCKED, "receive would deadlock")
         _check_one_blocker(p)
     p.getfrom = src_e

@@ -79,6 +79,7 @@ SIGKMEM = 29
 
 _log = structlog.get_logger("asynix.kernel")
 _SLOT_MASK = GENERATION_SIZE - 1
+_NEVER = float("inf")
 
 
 def _native_clock() -> tuple[Callable[[], float], bool]:
@@ -140,7 +141,7 @@ class Kernel:
         self._tg: anyio.abc.TaskGroup | None = None
         self._idle_parker = parker_factory()()
         self._parker_cls = parker_factory()
-        self._alarms: list[_Alarm] = []
+        self.alarms: list[_Alarm] = []
         self._proc_alarms: dict[int, _Alarm] = {}
         self._alarm_seq = itertools.count()
         self._tids = itertools.count(1)
@@ -502,8 +503,8 @@ class Kernel:
     def trap(self) -> None:
         """Account for one kernel entry: it costs CPU time and may expire alarms."""
         self.steps += 1
-        if self._alarms and self.next_deadline <= self.clock():
-            self._fire_alarms()
+        if self.alarms and self.next_deadline <= self.clock():
+            self.fire_alarms()
 
     async def yield_cpu(self, thread: Thread) -> None:
         """A choice point for the running, still runnable ``thread``.
@@ -549,7 +550,7 @@ class Kernel:
         while True:
             if self.current is None:
                 if self.next_deadline <= self.clock():
-                    self._fire_alarms()
+                    self.fire_alarms()
                 if self.ready:
                     self._dispatch()
             if self.current is not None or self.next_deadline == float("inf"):
@@ -581,20 +582,21 @@ class Kernel:
             alarm = _Alarm(deadline, next(self._alarm_seq), p, thread)
             if thread is None:
                 self._proc_alarms[p.slot] = alarm
-            heapq.heappush(self._alarms, alarm)
-            self.next_deadline = self._alarms[0].deadline
+            heapq.heappush(self.alarms, alarm)
+            self.next_deadline = self.alarms[0].deadline
             if self.current is None:
                 self._idle_parker.unpark()
         return left
 
-    def _fire_alarms(self) -> None:
+    def fire_alarms(self) -> None:
+        """Expire every alarm whose deadline has passed on the kernel clock."""
         from kernel import ipc
 
         now = self.clock()
         clock = self._table[CLOCK + NR_TASKS]
         assert clock is not None
-        while self._alarms and self._alarms[0].deadline <= now:
-            alarm = heapq.heappop(self._alarms)
+        while self.alarms and self.alarms[0].deadline <= now:
+            alarm = heapq.heappop(self.alarms)
             if alarm.cancelled or not alarm.proc.alive:
                 continue
             if alarm.thread is not None:
@@ -603,9 +605,9 @@ class Kernel:
                 if self._proc_alarms.get(alarm.proc.slot) is alarm:
                     del self._proc_alarms[alarm.proc.slot]
                 ipc.notify_from(self, clock, alarm.proc)
-        while self._alarms and self._alarms[0].cancelled:
-            heapq.heappop(self._alarms)
-        self.next_deadline = self._alarms[0].deadline if self._alarms else float("inf")
+        while self.alarms and self.alarms[0].cancelled:
+            heapq.heappop(self.alarms)
+        self.next_deadline = self.alarms[0].deadline if self.alarms else _NEVER
 
     def new_msg_id(self) -> int:
         """A fresh id tying a send to its delivery in the trace."""

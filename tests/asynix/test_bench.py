@@ -9,6 +9,15 @@ import pytest
 from asynix import bench, cli
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    import structlog
+
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)  # the CLI configures logging globally
+
+
 @pytest.fixture
 def fake_registry(monkeypatch):
     registry: dict[str, bench.Benchmark] = {}
