@@ -445,16 +445,11 @@ def reset(k: Kernel, p: Proc) -> None:
 def clear_endpoint(k: Kernel, p: Proc) -> None:
     """Undo ``p``'s IPC presence after its death (MINIX's ``clear_endpoint``)."""
     bit = 1 << (p.slot + NR_TASKS)
-    if p.rts & RTS_SENDING:
-        target = k.find(p.sendto)
-        if target is not None and p in target.caller_q:
-            target.caller_q.remove(p)
+    reset(k, p)
     for entry in p.asyn_queue:
         assert isinstance(entry, AsyncEntry)
         entry.done, entry.result = True, errors.EDEADSRCDST
     p.asyn_queue.clear()
-    p.rts &= ~(RTS_SENDING | RTS_RECEIVING)
-    p.ipc_thread = None
     for q in k.procs():
         if q is p:
             continue

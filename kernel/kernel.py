@@ -34,7 +34,6 @@ import structlog
 
 from kernel import errors
 from kernel.endpoint import (
-    ANY,
     ASYNCM,
     CLOCK,
     GENERATION_SIZE,
@@ -45,7 +44,6 @@ from kernel.endpoint import (
     NR_TASKS,
     SELF,
     SYSTEM,
-    endpoint_generation,
     endpoint_slot,
     make_endpoint,
 )
@@ -614,4 +612,4 @@ class Kernel:
         return next(self._msg_ids)
 
 
-__all__ = ["ANY", "NONE", "SELF", "SIGKMEM", "SIGKSIG", "Kernel", "endpoint_generation"]
+__all__ = ["SIGKMEM", "SIGKSIG", "Kernel"]

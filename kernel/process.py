@@ -31,6 +31,7 @@ from kernel.safecopy import MemRequest, Side, VirSide
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from kernel.hw import MMU
     from kernel.kernel import Kernel
     from kernel.priv import Priv
 
@@ -349,14 +350,20 @@ class Process:
         safecopy.reply_request(self.kernel, req, result)
         await self.kernel.yield_cpu(thread)
 
+    def _mmu_holding(self, cr3: int | None) -> MMU | None:
+        """The MMU if ``cr3`` is the directory loaded in it (only then can the TLB be stale)."""
+        mmu = self.kernel.mmu
+        if mmu is None or cr3 is None or mmu.cr3 != cr3:
+            return None
+        return mmu
+
     async def vmctl_setaddrspace(self, endpoint: int, cr3: int | None) -> None:
         """Kernel call (VM): give ``endpoint`` the page directory at ``cr3``."""
         thread = self._kcall("vmctl")
-        target = self.kernel.resolve(self.proc, endpoint)
-        target.cr3 = cr3
-        mmu = self.kernel.mmu
-        if mmu is not None and cr3 is not None and mmu.cr3 == cr3:
-            mmu.cr3 = cr3  # the directory's contents changed: reload (flushes the TLB)
+        self.kernel.resolve(self.proc, endpoint).cr3 = cr3
+        mmu = self._mmu_holding(cr3)
+        if mmu is not None:
+            mmu.cr3 = mmu.cr3  # the directory's contents changed: reload (flushes the TLB)
         await self.kernel.yield_cpu(thread)
 
     async def vmctl_flushtlb(self, endpoint: int) -> None:
@@ -367,17 +374,16 @@ class Process:
         """
         thread = self._kcall("vmctl")
         cr3 = self.kernel.resolve(self.proc, endpoint).cr3
-        mmu = self.kernel.mmu
-        if mmu is not None and cr3 is not None and mmu.cr3 == cr3:
-            mmu.cr3 = cr3
+        mmu = self._mmu_holding(cr3)
+        if mmu is not None:
+            mmu.cr3 = mmu.cr3
         await self.kernel.yield_cpu(thread)
 
     async def vmctl_invlpg(self, endpoint: int, addr: int) -> None:
         """Kernel call (VM): invalidate one page of ``endpoint``'s mappings, if loaded."""
         thread = self._kcall("vmctl")
-        cr3 = self.kernel.resolve(self.proc, endpoint).cr3
-        mmu = self.kernel.mmu
-        if mmu is not None and cr3 is not None and mmu.cr3 == cr3:
+        mmu = self._mmu_holding(self.kernel.resolve(self.proc, endpoint).cr3)
+        if mmu is not None:
             mmu.invlpg(addr)
         await self.kernel.yield_cpu(thread)
 
