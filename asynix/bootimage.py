@@ -10,9 +10,9 @@ its body from the boot context, its privileges and its flags:
   stack). Only init is one. Its factory returns the program's ``main``, not a body.
 
 VM comes first (every other process's memory depends on it and ``kernel.vm_endpoint``
-must name it before anything faults), then PM, then the rest; init last. Servers that
-do not exist yet (RS, DS, VFS, the drivers and file servers) get their rows when they
-do.
+must name it before anything faults), then PM, VFS and the root file system (ramfs,
+populated from :mod:`asynix.rootfs`); init last. Servers that do not exist yet (RS,
+DS, the drivers) get their rows when they do.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from kernel.com import INIT_PROC_NR, PM_PROC_NR, RS_PROC_NR, VFS_PROC_NR, VM_PROC_NR
+from kernel.com import (
+    INIT_PROC_NR,
+    PM_PROC_NR,
+    ROOT_FS_PROC_NR,
+    RS_PROC_NR,
+    VFS_PROC_NR,
+    VM_PROC_NR,
+)
 from kernel.priv import SYSTEM_PRIV, USER_PRIV, Priv
 
 if TYPE_CHECKING:
@@ -34,6 +41,8 @@ SYS_PROC: Final = 0x1
 USR_PROC: Final = 0x2
 """A user process: PM starts it (init)."""
 
+VFS_PRIV: Final = Priv(magic_grants=True)
+"""VFS: a system process that may grant other processes' memory (magic grants)."""
 USER_PROC_PRIV: Final = USER_PRIV.allowing(PM_PROC_NR, VM_PROC_NR, VFS_PROC_NR, RS_PROC_NR)
 """User processes: sendrec only, to PM, VM, VFS and RS."""
 
@@ -113,6 +122,19 @@ def _pm(ctx: BootContext) -> Any:  # noqa: ANN401 - a process body
     )
 
 
+def _vfs(ctx: BootContext) -> Any:  # noqa: ANN401 - a process body
+    from vfs.main import make_vfs
+
+    return make_vfs(workers=ctx.config.workers)
+
+
+def _ramfs(ctx: BootContext) -> Any:  # noqa: ANN401 - a process body
+    from asynix.rootfs import tree
+    from fs.ramfs import make_ramfs
+
+    return make_ramfs(tree())
+
+
 def _init(ctx: BootContext) -> Any:  # noqa: ANN401 - a program main
     from userland import init
 
@@ -123,6 +145,8 @@ BOOT_IMAGE: Final[tuple[BootEntry, ...]] = (
     #          slot           label   factory  privileges       flags
     BootEntry(VM_PROC_NR, "vm", _vm, SYSTEM_PRIV, SYS_PROC),
     BootEntry(PM_PROC_NR, "pm", _pm, SYSTEM_PRIV, SYS_PROC),
+    BootEntry(VFS_PROC_NR, "vfs", _vfs, VFS_PRIV, SYS_PROC),
+    BootEntry(ROOT_FS_PROC_NR, "ramfs", _ramfs, SYSTEM_PRIV, SYS_PROC),
     BootEntry(INIT_PROC_NR, "init", _init, USER_PROC_PRIV, USR_PROC),
 )
 """The boot image, in boot order."""

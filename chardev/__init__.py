@@ -1,1 +1,1 @@
-"""chardev: not built yet (see docs/architecture.md)."""
+"""chardev: the async character-driver framework and its drivers (see docs/drivers.md)."""

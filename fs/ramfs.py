@@ -21,6 +21,8 @@ from fs.lib import Attr, FileSystem, FsError, serve
 from fs.protocol import ROOT_INO
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from kernel.process import Process
 
 BLOCK: Final = 4096
@@ -66,13 +68,32 @@ def permitted(ino: Inode, uid: int, gid: int, want: int) -> bool:
     return bits & want == want
 
 
-class RamFs(FileSystem):
-    """The in-memory file system."""
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One name of the initial tree ramfs builds on its first mount.
 
-    def __init__(self) -> None:
+    ``kind`` is ``"dir"``, ``"file"`` (``data`` is the contents), ``"node"`` (``mode``
+    carries the file type: a device with ``rdev``, or a FIFO) or ``"symlink"`` (``data``
+    is the target). ``path`` is absolute; parents come before their children.
+    """
+
+    kind: str
+    path: str
+    mode: int = 0o755
+    data: bytes = b""
+    rdev: int = 0
+    uid: int = 0
+    gid: int = 0
+
+
+class RamFs(FileSystem):
+    """The in-memory file system, optionally populated with ``tree`` on first mount."""
+
+    def __init__(self, tree: tuple[Entry, ...] = ()) -> None:
         super().__init__()
         self.inodes: dict[int, Inode] = {}
         self._next = ROOT_INO
+        self._tree = tree
 
     def _new(self, mode: int, uid: int, gid: int) -> Inode:
         ino = Inode(self._next, mode, uid, gid)
@@ -116,7 +137,28 @@ class RamFs(FileSystem):
             root = self._new(stat.S_IFDIR | 0o755, 0, 0)
             root.nlink = 2
             root.parent = root.ino
+            for entry in self._tree:
+                await self._build(entry)
         return ROOT_INO
+
+    async def _build(self, e: Entry) -> None:
+        parent, _, name = e.path.rstrip("/").rpartition("/")
+        d = ROOT_INO
+        for part in filter(None, parent.split("/")):
+            d = await self.lookup(d, part.encode(), 0, 0)
+        n = name.encode()
+        if e.kind == "dir":
+            await self.mkdir(d, n, e.mode, 0, 0)
+        elif e.kind == "file":
+            await self.write(await self.create(d, n, e.mode, 0, 0), 0, e.data)
+        elif e.kind == "node":
+            await self.mknod(d, n, e.mode, 0, 0, e.rdev)
+        elif e.kind == "symlink":
+            await self.symlink(d, n, e.data, 0, 0)
+        else:
+            raise ValueError(f"unknown entry kind {e.kind!r}")
+        self.inodes[await self.lookup(d, n, 0, 0)].uid = e.uid
+        self.inodes[await self.lookup(d, n, 0, 0)].gid = e.gid
 
     async def stat(self, ino: int) -> Attr:
         """Describe ``ino``."""
@@ -387,5 +429,14 @@ class RamFs(FileSystem):
 
 
 async def main(p: Process) -> None:
-    """The ramfs server's entry point; blocks for ever in :func:`fs.lib.serve`."""
+    """The ramfs server's entry point (an empty root); blocks for ever in :func:`fs.lib.serve`."""
     await serve(p, RamFs())
+
+
+def make_ramfs(tree: tuple[Entry, ...]) -> Callable[[Process], Awaitable[None]]:
+    """A ramfs server body whose root holds ``tree`` (built on the first mount)."""
+
+    async def ramfs_main(p: Process) -> None:
+        await serve(p, RamFs(tree))
+
+    return ramfs_main

@@ -47,6 +47,11 @@ def unregister(path: str) -> None:
     _REGISTRY.pop(_key(path), None)
 
 
+def installed() -> dict[str, ProgramMain]:
+    """Every registered program by path (what boot writes into the root file system)."""
+    return dict(_REGISTRY)
+
+
 def contents(main: ProgramMain) -> bytes:
     """The file contents naming ``main``: ``#!asynix module:qualname``."""
     return MAGIC + f"{main.__module__}:{main.__qualname__}\n".encode()

@@ -40,6 +40,27 @@ F_SETFL: Final = 4
 F_DUPFD_CLOEXEC: Final = 1030
 FD_CLOEXEC: Final = 1
 
+# Advisory record locks (fcntl F_GETLK/F_SETLK/F_SETLKW with a struct flock).
+F_GETLK: Final = 5
+F_SETLK: Final = 6
+F_SETLKW: Final = 7
+F_RDLCK: Final = 0
+F_WRLCK: Final = 1
+F_UNLCK: Final = 2
+FLOCK: Final = struct.Struct("<hhqqi")
+"""Packed struct flock: l_type, l_whence, l_start, l_len (0 = to the end), l_pid.
+
+For F_GETLK/F_SETLK/F_SETLKW, ``VfsFcntl.arg`` is the address of one in the caller's
+memory; F_GETLK writes the conflicting lock back (or sets l_type to F_UNLCK).
+"""
+NR_LOCKS: Final = 8
+"""Record locks system-wide (MINIX's value): past it F_SETLK fails with ENOLCK."""
+
+MAXSELECTS: Final = 25
+"""Selects blocked at once system-wide (MINIX's value): past it select fails with ENOSPC."""
+FD_SETSIZE: Final = OPEN_MAX
+"""Descriptors a select set can name."""
+
 STAT: Final = struct.Struct("<IIIIIIIqddd")
 """Packed stat: dev, ino, mode, nlink, uid, gid, rdev, size, atime, mtime, ctime."""
 
@@ -362,3 +383,63 @@ class VfsUmount(Message):
 
     path: int = 0
     path_len: int = 0
+
+
+@dataclass(slots=True)
+class VfsSync(Message):
+    """sync(): every mounted file system writes back what it holds."""
+
+
+@dataclass(slots=True)
+class VfsIoctl(Message):
+    """ioctl(fd, request, arg): ``arg`` is an address in the caller's memory (or 0).
+
+    The size and direction of the argument come from ``request`` (the ``_IOR``/``_IOW``
+    encoding: bits 16..28 the size, bit 30 "in", bit 31 "out"); VFS grants the driver
+    that range. ENOTTY on a file that is not a character device.
+    """
+
+    fd: int = 0
+    request: int = 0
+    arg: int = 0
+
+
+@dataclass(slots=True)
+class VfsSelect(Message):
+    """select(nfds, readfds, writefds, exceptfds, timeout) -> number of ready fds.
+
+    Each set is the address of an fd_set bitmap of ``(nfds + 7) // 8`` bytes in the
+    caller's memory, or 0. ``timeout`` < 0 waits for ever; otherwise seconds (0 polls).
+    The sets are rewritten with the ready fds only when the call succeeds.
+    """
+
+    nfds: int = 0
+    readfds: int = 0
+    writefds: int = 0
+    exceptfds: int = 0
+    timeout: float = -1.0
+
+
+@dataclass(slots=True)
+class VfsMapdriver(Message):
+    """RS -> VFS: the character driver ``label`` at ``endpoint`` serves ``major``.
+
+    Sent when the driver has started (and again, with its new endpoint, after each
+    restart). Only RS may send it (EPERM).
+    """
+
+    label: str = ""
+    major: int = 0
+    endpoint: int = 0
+
+
+@dataclass(slots=True)
+class VfsServiceDown(Message):
+    """RS -> VFS: the system service at ``endpoint`` has died.
+
+    VFS fails every request suspended on it with EIO, completes pending selects on its
+    devices with the fds ready, and invalidates the filps of the majors it served
+    (later operations EIO, close 0). Only RS may send it (EPERM).
+    """
+
+    endpoint: int = 0

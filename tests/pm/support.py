@@ -33,3 +33,7 @@ async def run(main, argv=None, *, uid=0, **kwargs: Any) -> int:
     async with booted(**kwargs) as system:
         pid = await system.spawn(main, argv, uid=uid)
         return await system.wait(pid)
+
+
+BASE = 5
+"""Processes PM's table holds on an idle booted system: vm, pm, vfs, ramfs, init."""

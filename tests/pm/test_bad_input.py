@@ -9,7 +9,7 @@ import pytest
 from kernel.com import PM_PROC_NR, VM_PROC_NR
 from kernel.message import Message
 from servers.pm import protocol as pmp
-from tests.pm.support import booted, run
+from tests.pm.support import BASE, booted, run
 from userland import libc
 from userland.libc._context import handle
 from userland.libc._syscall import call
@@ -143,7 +143,7 @@ async def test_a_program_that_raises_is_a_process_that_dies(autojump_clock):
         assert await system.wait(await system.spawn(ends_without_exit)) == -libc.SIGKILL
         assert await system.wait(await system.spawn(kernel_level_crash)) == libc.SIGSEGV
         await anyio.sleep(1)
-        assert (await system.meminfo())["processes"] == 3
+        assert (await system.meminfo())["processes"] == BASE
 
 
 async def test_spawn_argument_errors(autojump_clock):

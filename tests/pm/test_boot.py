@@ -7,8 +7,8 @@ import pytest
 
 import asynix
 from asynix.bootimage import BOOT_IMAGE, SYS_PROC, USR_PROC
-from kernel.com import INIT_PROC_NR, PM_PROC_NR, VM_PROC_NR
-from tests.pm.support import booted
+from kernel.com import INIT_PROC_NR, PM_PROC_NR, ROOT_FS_PROC_NR, VFS_PROC_NR, VM_PROC_NR
+from tests.pm.support import BASE, booted
 from userland import libc
 
 
@@ -16,9 +16,11 @@ def test_boot_image_reads_like_minix_table():
     assert [(e.slot, e.label) for e in BOOT_IMAGE] == [
         (VM_PROC_NR, "vm"),
         (PM_PROC_NR, "pm"),
+        (VFS_PROC_NR, "vfs"),
+        (ROOT_FS_PROC_NR, "ramfs"),
         (INIT_PROC_NR, "init"),
     ]
-    assert [e.flags for e in BOOT_IMAGE] == [SYS_PROC, SYS_PROC, USR_PROC]
+    assert [e.flags for e in BOOT_IMAGE] == [SYS_PROC] * 4 + [USR_PROC]
     assert asynix.boot is not None and asynix.System is not None
 
 
@@ -26,11 +28,17 @@ async def test_boot_starts_vm_pm_and_init(autojump_clock):
     async with booted(memory=8 * 2**20) as system:
         k = system.kernel
         assert k.vm_endpoint == VM_PROC_NR
-        assert [(p.slot, p.name) for p in k.procs()] == [(0, "pm"), (8, "vm"), (11, "init")]
+        assert [(p.slot, p.name) for p in k.procs()] == [
+            (0, "pm"),
+            (1, "vfs"),
+            (8, "vm"),
+            (10, "ramfs"),
+            (11, "init"),
+        ]
         info = await system.meminfo()
         assert info["total_frames"] == 2048
         assert 0 < info["free_frames"] < 2048
-        assert info["processes"] == 3
+        assert info["processes"] == BASE
 
 
 async def test_boot_rejects_bad_options(autojump_clock):

@@ -169,4 +169,7 @@ async def test_kill_zero_signals_the_callers_group(autojump_clock):
         return 0
 
     assert await run(prog) == 0
-    assert log == ["parent", "child", "EINTR"]  # FIFO: the parent is answered first
+    # Both handlers run; the parent's interrupts its wait (where the child's runs
+    # relative to that depends on the schedule).
+    assert sorted(log) == ["EINTR", "child", "parent"]
+    assert log.index("parent") < log.index("EINTR")
