@@ -30,6 +30,8 @@ _MODULES = (
     "asynix.benchmarks.ipc",
     "asynix.benchmarks.vm",
     "asynix.benchmarks.pm",
+    "asynix.benchmarks.vfs",
+    "asynix.benchmarks.dev",
 )
 
 

@@ -5,7 +5,8 @@ CR4 = PSE|PGE), the kernel with the chosen scheduling policy and seed (and a tra
 when ``trace`` names a file), spawns the boot image's system processes in table
 order (:mod:`asynix.bootimage`; VM first, which becomes ``kernel.vm_endpoint``), and
 waits until init is running: PM starts init and reports when init first waits for its
-children (so a system booted without a first program is idle when boot returns). On
+children (so a system booted without a first program is idle when boot returns), and
+until RS has started the services of its table (each one up, or given up on). On
 leaving the ``async with`` block the kernel shuts down (every process is cancelled)
 and the trace, if any, is written.
 
@@ -27,7 +28,7 @@ import anyio
 import structlog
 
 from asynix.bootimage import BOOT_IMAGE, SYS_PROC, USR_PROC, BootConfig, BootContext
-from kernel.com import PM_PROC_NR, VM_PROC_NR
+from kernel.com import PM_PROC_NR, RS_PROC_NR, VM_PROC_NR
 from kernel.endpoint import NONE
 from kernel.hw import CR0_PE, CR0_PG, CR0_WP, CR4_PGE, CR4_PSE, MMU, PhysicalMemory
 from kernel.kernel import Kernel
@@ -35,11 +36,13 @@ from kernel.policy import make_policy
 from kernel.trace import Tracer
 from servers.pm.host import HostMailbox, HostRequest, MeminfoRequest, SpawnRequest, WaitRequest
 from servers.pm.protocol import HOST_IRQ
+from servers.rs.host import RS_HOST_IRQ, KillServiceRequest
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
     from asynix.bootimage import BootEntry
+    from servers.rs.service import ServiceSpec
 
 _log = structlog.get_logger("asynix.boot")
 
@@ -115,6 +118,33 @@ class System:
         assert isinstance(code, int)
         return code
 
+    async def kill_service(self, label: str) -> None:
+        """Crash the running instance of service ``label`` as a fault would; RS restarts it.
+
+        The request goes to RS through its host mailbox and an interrupt (so it passes
+        through the kernel's choice points); RS kills the instance with SIGSEGV and
+        this returns once it is dead. RS then notices the death like any crash (a
+        SIGKSIG), tells VFS, and restarts the service with a new endpoint.
+
+        Raises:
+            OSError: ESRCH when RS runs no service ``label`` (not in its table, down,
+                or a boot process RS does not manage).
+            RuntimeError: RS is not running.
+        """
+        rs_body = self.bodies.get("rs")
+        mailbox = getattr(rs_body, "host", None)
+        rs = self.kernel.find(RS_PROC_NR)
+        if mailbox is None or rs is None:
+            raise RuntimeError("RS is not running")
+        if mailbox.failed is not None:
+            raise RuntimeError("RS has failed") from mailbox.failed
+        req = KillServiceRequest(label=label)
+        mailbox.requests.append(req)
+        self.kernel.interrupt(RS_HOST_IRQ, rs)
+        await req.done.wait()
+        if req.error is not None:
+            raise req.error
+
     async def meminfo(self) -> dict[str, int]:
         """Memory and process counts: a dict of frames and processes.
 
@@ -127,11 +157,13 @@ class System:
 
     @property
     def bugs(self) -> list[BaseException]:
-        """Exceptions PM and VM raised from their own code (each one is a bug)."""
+        """Exceptions PM, VM, DS and RS raised from their own code (each one is a bug)."""
         found: list[BaseException] = []
         for body in self.bodies.values():
+            found.extend(getattr(body, "bugs", ()))  # DS
             for state in (getattr(body, "pm", None), getattr(body, "server", None)):
                 found.extend(getattr(state, "bugs", ()))
+            found.extend(getattr(getattr(body, "rs", None), "bugs", ()))
         return found
 
 
@@ -155,6 +187,7 @@ async def boot(
     init_program: Sequence[str] | None = None,
     max_procs: int | None = None,
     image: Sequence[BootEntry] | None = None,
+    services: Sequence[ServiceSpec] | None = None,
 ) -> AsyncIterator[System]:
     """Boot asynix; ``async with asynix.boot() as system:``.
 
@@ -168,6 +201,8 @@ async def boot(
         init_program: argv of the first program init starts (none by default).
         max_procs: the size of PM's process table (default: the kernel's NR_PROCS).
         image: the boot image to use instead of :data:`~asynix.bootimage.BOOT_IMAGE`.
+        services: RS's service table instead of the default (every character driver,
+            :func:`asynix.bootimage.services`).
 
     Raises:
         ValueError: a bad memory size or policy name.
@@ -182,6 +217,7 @@ async def boot(
         disk=disk,
         init_program=None if init_program is None else tuple(init_program),
         max_procs=max_procs,
+        services=None if services is None else tuple(services),
     )
     table = BOOT_IMAGE if image is None else tuple(image)
     log = _log.bind(seed=seed, policy=policy)
@@ -210,6 +246,11 @@ async def boot(
                     raise RuntimeError("PM failed during boot") from mailbox.failed
                 if not mailbox.init_running.is_set():
                     raise RuntimeError("init did not start")
+            if any(e.slot == RS_PROC_NR and e.flags & SYS_PROC for e in table):
+                with anyio.move_on_after(BOOT_TIMEOUT):
+                    await ctx.rs_mailbox.services_up.wait()
+                if ctx.rs_mailbox.failed is not None:
+                    raise RuntimeError("RS failed during boot") from ctx.rs_mailbox.failed
             log.info("running", clock=kernel.clock())
             yield system
         finally:

@@ -11,8 +11,13 @@ its body from the boot context, its privileges and its flags:
 
 VM comes first (every other process's memory depends on it and ``kernel.vm_endpoint``
 must name it before anything faults), then PM, VFS and the root file system (ramfs,
-populated from :mod:`asynix.rootfs`); init last. Servers that do not exist yet (RS,
-DS, the drivers) get their rows when they do.
+populated from :mod:`asynix.rootfs`), DS, then RS (after VFS and DS, so that the
+``VfsMapdriver`` and ``DsPublishLabel`` of the services it starts reach live servers);
+init last.
+
+The drivers are not boot-image rows: RS starts them from its *service table*
+(:func:`services`; by default the character drivers of :mod:`chardev.drivers`), so
+that it is their signal manager and restarts them when they die.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from kernel.com import (
+    DS_PROC_NR,
     INIT_PROC_NR,
     PM_PROC_NR,
     ROOT_FS_PROC_NR,
@@ -35,6 +41,8 @@ if TYPE_CHECKING:
 
     from kernel.kernel import Kernel
     from servers.pm.host import HostMailbox
+    from servers.rs.host import RsHostMailbox
+    from servers.rs.service import ServiceSpec
 
 SYS_PROC: Final = 0x1
 """A system process: boot spawns it."""
@@ -59,6 +67,7 @@ class BootConfig:
     disk: str | None = None
     init_program: Sequence[str] | None = None
     max_procs: int | None = None
+    services: Sequence[ServiceSpec] | None = None
 
 
 @dataclass
@@ -72,6 +81,7 @@ class BootContext:
         image: the whole boot image (PM learns the other system processes from it).
         bodies: the process bodies made so far, by label (``asynix.System`` keeps them
             so that tests can read a server's state).
+        rs_mailbox: RS's host mailbox (``System.kill_service`` posts there).
     """
 
     config: BootConfig
@@ -79,6 +89,13 @@ class BootContext:
     mailbox: HostMailbox
     image: Sequence[BootEntry]
     bodies: dict[str, Any] = field(default_factory=dict)
+    rs_mailbox: RsHostMailbox = field(default_factory=lambda: _new_rs_mailbox())
+
+
+def _new_rs_mailbox() -> RsHostMailbox:
+    from servers.rs.host import RsHostMailbox
+
+    return RsHostMailbox()
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,40 @@ def _ramfs(ctx: BootContext) -> Any:  # noqa: ANN401 - a process body
     return make_ramfs(tree())
 
 
+def _ds(ctx: BootContext) -> Any:  # noqa: ANN401 - a process body
+    from servers.ds.main import make_ds
+
+    return make_ds()
+
+
+def services(config: BootConfig) -> Sequence[ServiceSpec]:
+    """RS's service table: ``config.services``, or by default every character driver.
+
+    A driver is one row of :data:`chardev.drivers.DRIVERS` (label, factory, major).
+    """
+    if config.services is not None:
+        return config.services
+    from chardev.drivers import services as char_drivers
+
+    return char_drivers()
+
+
+def _rs(ctx: BootContext) -> Any:  # noqa: ANN401 - a process body
+    from servers.rs.main import RsConfig, make_rs
+
+    def present(slot: int) -> int | None:
+        return slot if any(e.slot == slot for e in ctx.image) else None
+
+    return make_rs(
+        RsConfig(
+            services=services(ctx.config),
+            host=ctx.rs_mailbox,
+            ds=present(DS_PROC_NR),
+            vfs=present(VFS_PROC_NR),
+        )
+    )
+
+
 def _init(ctx: BootContext) -> Any:  # noqa: ANN401 - a program main
     from userland import init
 
@@ -147,6 +198,8 @@ BOOT_IMAGE: Final[tuple[BootEntry, ...]] = (
     BootEntry(PM_PROC_NR, "pm", _pm, SYSTEM_PRIV, SYS_PROC),
     BootEntry(VFS_PROC_NR, "vfs", _vfs, VFS_PRIV, SYS_PROC),
     BootEntry(ROOT_FS_PROC_NR, "ramfs", _ramfs, SYSTEM_PRIV, SYS_PROC),
+    BootEntry(DS_PROC_NR, "ds", _ds, SYSTEM_PRIV, SYS_PROC),
+    BootEntry(RS_PROC_NR, "rs", _rs, SYSTEM_PRIV, SYS_PROC),
     BootEntry(INIT_PROC_NR, "init", _init, USER_PROC_PRIV, USR_PROC),
 )
 """The boot image, in boot order."""

@@ -1,10 +1,11 @@
 """The root file system's initial tree: what ramfs holds when asynix has booted.
 
-``/bin`` and ``/sbin`` hold one file per registered program (its ``#!asynix`` line,
-see :mod:`userland.programs`), mode 0755. ``/dev`` holds the device nodes of the
-drivers asynix has, numbered as MINIX numbers them (``major << 8 | minor``; see
-:data:`DEVICES`). ``/tmp`` is world-writable with the sticky bit; ``/etc`` holds a
-``passwd``, ``group`` and ``motd``; ``/home`` is empty; ``/usr`` and ``/var`` exist.
+Every program registered when the system boots is a file, mode 0755, at its path
+(``/bin/ls``, ``/sbin/init``: its ``#!asynix`` line, see :mod:`userland.programs`).
+``/dev`` holds the device nodes of the drivers asynix has, numbered as MINIX numbers
+them (``major << 8 | minor``; see :data:`DEVICES`). ``/tmp`` is world-writable with
+the sticky bit; ``/etc`` holds a ``passwd``, ``group`` and ``motd``; ``/home`` holds
+``user``'s home; ``/usr`` and ``/var`` exist.
 
 A device node exists whether or not its driver is running: opening a node whose
 driver is not there fails with ENXIO, as it does in MINIX.
@@ -81,7 +82,13 @@ def tree() -> tuple[Entry, ...]:
         Entry("node", f"/dev/{name}", stat.S_IFCHR | mode, rdev=dev(major, minor))
         for name, major, minor, mode in DEVICES
     ]
+    made = {e.path for e in out if e.kind == "dir"}
     for path, main in sorted(programs.installed().items()):
-        if path.count("/") == 2 and path.split("/")[1] in ("bin", "sbin"):
-            out.append(Entry("file", path, 0o755, programs.contents(main)))
+        parts = path.split("/")[1:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/" + "/".join(parts[:i])
+            if d not in made:
+                made.add(d)
+                out.append(Entry("dir", d))
+        out.append(Entry("file", path, 0o755, programs.contents(main)))
     return tuple(out)

@@ -139,3 +139,48 @@ class CdevSel2Reply(Message):
 
     status: int
     minor: int
+
+
+# -- ioctl request encoding (NetBSD's, which MINIX uses): added for the drivers -----------
+
+IOCPARM_MASK: Final = 0x1FFF
+"""The argument size field (bits 16..28) of an ioctl request."""
+IOC_VOID: Final = 0x2000_0000
+"""No argument."""
+IOC_OUT: Final = 0x4000_0000
+"""The driver copies the argument out to the caller (``_IOR``)."""
+IOC_IN: Final = 0x8000_0000
+"""The driver copies the argument in from the caller (``_IOW``)."""
+
+
+def _ioc(inout: int, group: str, num: int, size: int) -> int:
+    return inout | (size & IOCPARM_MASK) << 16 | ord(group) << 8 | num
+
+
+def _IO(group: str, num: int) -> int:
+    """An ioctl request with no argument."""
+    return _ioc(IOC_VOID, group, num, 0)
+
+
+def _IOR(group: str, num: int, size: int) -> int:
+    """An ioctl request whose ``size``-byte argument the driver fills in."""
+    return _ioc(IOC_OUT, group, num, size)
+
+
+def _IOW(group: str, num: int, size: int) -> int:
+    """An ioctl request whose ``size``-byte argument the driver reads."""
+    return _ioc(IOC_IN, group, num, size)
+
+
+def _IOWR(group: str, num: int, size: int) -> int:
+    """An ioctl request whose argument goes both ways."""
+    return _ioc(IOC_IN | IOC_OUT, group, num, size)
+
+
+def ioc_size(request: int) -> int:
+    """The argument size ``request`` encodes."""
+    return (request >> 16) & IOCPARM_MASK
+
+
+MIOCRAMSIZE: Final = _IOW("m", 3, 4)
+"""Memory driver: set the RAM disk's size (a u32, little-endian). MINIX's value."""

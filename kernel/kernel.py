@@ -54,6 +54,7 @@ from kernel.policy import Policy
 from kernel.priv import SYSTEM_PRIV, Priv
 from kernel.proc import (
     BLOCK_DEAD,
+    BLOCK_KSIG,
     BLOCK_SLEEP,
     BLOCK_STOPPED,
     RTS_NO_ENDPOINT,
@@ -74,6 +75,9 @@ SIGKSIG = 30
 """Kernel signal to a signal manager: one of its processes has a signal (died)."""
 SIGKMEM = 29
 """Kernel signal to VM: memory requests are pending."""
+KSIG_ALIVE = 1
+"""Bit 0 of a :meth:`Kernel.getksig` set: the process lives (its signals were raised
+with :meth:`Kernel.cause_sig`); without it the process has died of those signals."""
 
 _log = structlog.get_logger("asynix.kernel")
 _SLOT_MASK = GENERATION_SIZE - 1
@@ -450,12 +454,45 @@ class Kernel:
             self._gens[p.slot + NR_TASKS] += 1  # the next occupant gets a new endpoint
 
     def getksig(self, mgr: Proc) -> tuple[int, int]:
-        """The next (endpoint, signal set) whose manager is ``mgr``; (NONE, 0) when none."""
+        """The next (endpoint, signal set) whose manager is ``mgr``; (NONE, 0) when none.
+
+        The set of a process that is still alive (signals raised by :meth:`cause_sig`)
+        has bit 0 (:data:`KSIG_ALIVE`) set as well; the manager ends the hold on it
+        with :meth:`endksig`. A dead process's set names what it died of.
+        """
         for p in self._table[NR_TASKS:]:
-            if p is not None and p.zombie and p.sig_mgr == mgr.endpoint and p.sig_pending:
+            if p is not None and p.sig_mgr == mgr.endpoint and p.sig_pending:
                 sigs, p.sig_pending = p.sig_pending, 0
+                if not p.zombie:
+                    sigs |= KSIG_ALIVE
                 return p.endpoint, sigs
         return NONE, 0
+
+    def cause_sig(self, p: Proc, signo: int) -> None:
+        """Raise signal ``signo`` on the live process ``p`` (MINIX's sys_kill, cause_sig).
+
+        The signal goes to ``p``'s manager with SIGKSIG, and ``p`` is held (it does not
+        run, even once its current call is answered) until the manager has acted on it
+        and called :meth:`endksig`, so the signal takes effect before ``p`` runs on.
+        A process without a manager is left alone.
+        """
+        mgr = self.find(p.sig_mgr)
+        if mgr is None or not p.alive:
+            return
+        p.sig_pending |= 1 << signo
+        for thread in p.threads:
+            thread.blocked |= BLOCK_KSIG
+        if any(t.proc is p for t in self.ready):
+            self.ready = [t for t in self.ready if t.proc is not p]
+        self.send_sig(mgr, SIGKSIG)
+
+    def endksig(self, p: Proc) -> None:
+        """The manager has handled ``p``'s kernel signals: let ``p`` run (if nothing new came)."""
+        if p.sig_pending:
+            return
+        for thread in p.threads:
+            if thread.blocked & BLOCK_KSIG:
+                self.wake(thread, BLOCK_KSIG)
 
     def clear(self, endpoint: int) -> None:
         """Release the slot of ``endpoint`` (killing it first if it still lives)."""
@@ -539,7 +576,8 @@ class Kernel:
     def wake(self, thread: Thread, flag: int, value: object = None) -> None:
         """Clear block reason ``flag`` on ``thread``; if runnable now, make it ready."""
         thread.blocked &= ~flag
-        thread.wake_value = value
+        if value is not None:  # a resume must not clobber what an IPC or VM wake left
+            thread.wake_value = value
         if not thread.blocked:
             self.make_ready(thread)
 

@@ -44,6 +44,8 @@ BLOCK_VM: Final = 0x4
 BLOCK_SLEEP: Final = 0x8
 BLOCK_PAGEFAULT: Final = 0x10
 BLOCK_STOPPED: Final = 0x20
+BLOCK_KSIG: Final = 0x40
+"""A signal the kernel raised is waiting for the signal manager (MINIX's RTS_SIG_PENDING)."""
 BLOCK_DEAD: Final = 0x80
 
 

@@ -207,11 +207,44 @@ class Process:
         self.kernel.kill(target, signo)
         await self.kernel.yield_cpu(thread)
 
+    async def cause_sig(self, endpoint: int, signo: int) -> None:
+        """Kernel call (MINIX's sys_kill): raise ``signo`` on ``endpoint`` through its manager.
+
+        The target is held until its signal manager has handled the signal (see
+        :meth:`Kernel.cause_sig`). VFS raises SIGPIPE this way.
+        """
+        thread = self._kcall("kill")
+        if not 0 < signo < 64:
+            raise KernelError(_errno.EINVAL, f"bad signal {signo}")
+        target = self.kernel.lookup(endpoint)
+        if target.slot < 0:
+            raise KernelError(_errno.EPERM, "cannot signal a kernel task")
+        self.kernel.cause_sig(target, signo)
+        await self.kernel.yield_cpu(thread)
+
+    async def endksig(self, endpoint: int) -> None:
+        """Kernel call (signal managers): ``endpoint``'s kernel signals are handled."""
+        thread = self._kcall("getksig")
+        self.kernel.endksig(self.kernel.lookup(endpoint))
+        await self.kernel.yield_cpu(thread)
+
     async def clear(self, endpoint: int) -> None:
         """Kernel call: release the slot of ``endpoint`` (killing it first if alive)."""
         thread = self._kcall("clear")
         self.kernel.clear(endpoint)
         await self.kernel.yield_cpu(thread)
+
+    async def getinfo(self, endpoint: int) -> tuple[str, bool]:
+        """Kernel call (sys_getinfo): ``endpoint``'s name; whether it is a system process.
+
+        DS and RS use it to authorise requests (only system processes may publish or
+        control services) and DS to name a key's owner (a service's name is its label).
+        """
+        thread = self._kcall("getinfo")
+        target = self.kernel.resolve(self.proc, endpoint)
+        result = (target.name, target.priv.sys_proc)
+        await self.kernel.yield_cpu(thread)
+        return result
 
     async def exit(self) -> None:
         """End this process (normal exit)."""

@@ -5,9 +5,10 @@ in ``/bin`` holds one line naming its Python entry point::
 
     #!asynix userland.bin.echo:main
 
-Until VFS exists, exec finds programs in a registry (:func:`register` a path and a
-coroutine function; the text PM maps is that same line). Once VFS exists, exec reads
-the file through VFS and :func:`resolve` imports the entry point it names.
+:func:`register` puts a program in the registry; boot writes every registered
+``/bin/*`` and ``/sbin/*`` program into the root file system (:mod:`asynix.rootfs`).
+exec reads the file through VFS and :func:`resolve` imports the entry point it names
+(a system booted without VFS falls back on the registry itself).
 
 :data:`RUNTIME` is the object boot hands PM (:class:`servers.pm.execve.Runtime`).
 """
@@ -29,22 +30,28 @@ if TYPE_CHECKING:
 
 MAGIC: Final = b"#!asynix "
 _REGISTRY: dict[str, ProgramMain] = {}
+_LOADED: dict[bytes, ProgramMain] = {}
+"""Registered entry points by file contents: how :func:`resolve` finds one that cannot
+be imported by name (a coroutine function defined inside another function)."""
 
 
 def _key(path: str) -> str:
     if not path.startswith("/"):
-        raise OSError(errno.ENOENT, f"{path}: not an absolute path (no VFS yet)")
+        raise OSError(errno.ENOENT, f"{path}: not an absolute path")
     return posixpath.normpath(path)
 
 
 def register(path: str, main: ProgramMain) -> None:
     """Install ``main`` as the program at absolute ``path`` (replacing any)."""
     _REGISTRY[_key(path)] = main
+    _LOADED[contents(main)] = main
 
 
 def unregister(path: str) -> None:
     """Remove the program at ``path`` (if any)."""
-    _REGISTRY.pop(_key(path), None)
+    main = _REGISTRY.pop(_key(path), None)
+    if main is not None and _LOADED.get(contents(main)) is main:
+        del _LOADED[contents(main)]
 
 
 def installed() -> dict[str, ProgramMain]:
@@ -64,6 +71,9 @@ def resolve(text: bytes) -> ProgramMain:
         OSError: ENOEXEC when the file is not an asynix program or names nothing.
     """
     line = text.split(b"\n", 1)[0]
+    known = _LOADED.get(line + b"\n")
+    if known is not None:
+        return known
     if not line.startswith(MAGIC):
         raise OSError(errno.ENOEXEC, "not an asynix program")
     module, _, qualname = line[len(MAGIC) :].decode(errors="replace").strip().partition(":")
@@ -82,11 +92,15 @@ class Runtime:
     """PM's view of userland: find programs, make process bodies."""
 
     def load(self, path: str) -> Program:
-        """The program at ``path`` (the registry; VFS later)."""
+        """The program at ``path`` in the registry (a system booted without VFS)."""
         main = _REGISTRY.get(_key(path))
         if main is None:
             raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
         return Program(contents(main), main)
+
+    def from_file(self, text: bytes) -> Program:
+        """The program whose file (read through VFS) holds ``text``."""
+        return Program(text, resolve(text))
 
     def program(self, main: ProgramMain) -> Program:
         """The program whose entry point is ``main``."""

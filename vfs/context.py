@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
     from kernel.kernel import Kernel
     from kernel.process import Process
+    from vfs.dmap import Dmap
+    from vfs.lock import FileLock
+    from vfs.select import SelectEntry
     from vfs.vmnt import Vmnt
 
 
@@ -84,10 +87,49 @@ class Vfs:
     no transaction id); set up by the server."""
     vm_waiter: Worker | None = None
     """The worker whose VM request is outstanding."""
+    dmaps: dict[int, Dmap] = field(default_factory=dict)
+    """Character majors and the drivers serving them (vfs.dmap)."""
+    cdev_waiting: dict[tuple[int, int], Worker] = field(default_factory=dict)
+    """Workers waiting for a driver's CdevReply, by (driver endpoint, request id)."""
+    selects: list[SelectEntry | None] = field(default_factory=list)
+    """The select table (vfs.select); MAXSELECTS slots once VFS is up."""
     vm_queue: deque[Message] = field(default_factory=deque)
     """VM's file-mapping requests not answered yet (vfs.vmfile)."""
     vm_handles: dict[int, Vnode] = field(default_factory=dict)
     """VM's handles on files it maps."""
+    nr_filps: int = 1024
+    """Open-file descriptions system-wide (MINIX's NR_FILPS): past it, ENFILE."""
+    nr_vnodes: int = 1024
+    """Vnodes system-wide (MINIX's NR_VNODES): past it, ENFILE."""
+    nr_locks: int = 8
+    """fcntl record locks system-wide (MINIX's NR_LOCKS): past it, ENOLCK."""
+    filps_used: int = 0
+    """Filps in use or claimed by an open in progress (vfs.open.claim_filps)."""
+    vnode_claims: int = 0
+    """Vnode slots claimed by lookups in progress (Vfs.claim_vnode)."""
+    locks: list[FileLock] = field(default_factory=list)
+    """The record-lock table (vfs.lock)."""
+    lock_waiters: list[Fproc] = field(default_factory=list)
+    """Processes parked in F_SETLKW, in arrival order (vfs.lock)."""
+
+    def claim_vnode(self) -> None:
+        """Reserve a vnode slot before asking a file server for an inode (ENFILE).
+
+        As MINIX's ``get_free_vnode`` before a lookup: the table must have room for
+        the answer even if it turns out to be a vnode already in use. Give the claim
+        back with :meth:`unclaim_vnode` once the answer is in the table.
+        """
+        self.vnode_room()
+        self.vnode_claims += 1
+
+    def vnode_room(self) -> None:
+        """ENFILE unless the vnode table has a slot that is neither used nor claimed."""
+        if len(self.vnodes) + self.vnode_claims >= self.nr_vnodes:
+            raise VfsError(errno.ENFILE, "vnode table full")
+
+    def unclaim_vnode(self) -> None:
+        """Give back a claim of :meth:`claim_vnode`."""
+        self.vnode_claims -= 1
 
     def available(self) -> int:
         """Workers not bound to a process."""

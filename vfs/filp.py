@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 R_BIT: Final = 4
 W_BIT: Final = 2
+FILP_CLOSED: Final = 0
+"""``mode`` of a filp whose character driver died: every call but close fails with EIO."""
 
 
 @dataclass(slots=True, eq=False)
@@ -30,3 +32,11 @@ class Filp:
     mutex: Mutex
     pos: int = 0
     count: int = 1
+    selectors: int = 0
+    """Select table entries holding this filp (vfs.select)."""
+    select_ops: int = 0
+    """Ops some select waits for on this (character device) filp."""
+    select_flags: int = 0
+    """FSF_* state of this filp's driver select query (vfs.select)."""
+    select_dev: int = 0
+    """The device a select queried for this filp."""

@@ -4,7 +4,8 @@ An :class:`Fproc` holds what VFS knows of one process: its descriptors (each a f
 a close-on-exec bit), cwd and root vnodes, umask, real and effective ids, and the work
 machinery: the kernel mutex a worker holds for the whole job, the bound worker, at
 most one pending normal call and one pending PM notice, and, while the process is
-suspended (a pipe read that must wait), what it is blocked on and how to resume.
+suspended (a pipe read that must wait, an F_SETLKW lock wait), what it is blocked on
+and how to resume.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ if TYPE_CHECKING:
 BLOCKED_NONE = 0
 BLOCKED_PIPE = 1
 BLOCKED_POPEN = 2
+BLOCKED_SELECT = 4
+"""In select (vfs.select): ``resume`` is the select table entry."""
+BLOCKED_CDEV = 5
+"""In a character driver's read/write/ioctl (vfs.device): ``resume`` is a CdevWait."""
+BLOCKED_LOCK = 3
+"""Parked in fcntl F_SETLKW (vfs.lock); ``resume`` is a vfs.lock.LockWait."""
 
 
 @dataclass(slots=True, eq=False)
@@ -48,3 +55,7 @@ class Fproc:
     resume: Any = None
     """Saved state of a suspended call (see vfs.pipe)."""
     exiting: bool = False
+    tty: int = 0
+    """The controlling terminal's device number (0: none)."""
+    sesldr: bool = False
+    """A session leader (PM's setsid): its opens may acquire a controlling terminal."""

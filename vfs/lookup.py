@@ -27,11 +27,19 @@ if TYPE_CHECKING:
 
 
 async def lookup_in(job: Job, dir: Vnode, name: bytes) -> Vnode:  # noqa: A002
-    """One component: ``name`` in directory ``dir`` (blocks on the file server)."""
-    r = await job.named(
-        dir.fs_e, fsp.ReqLookup, name, dir=dir.ino, uid=job.fp.euid, gid=job.fp.egid
-    )
-    return job.get_vnode(dir.vmnt, r)
+    """One component: ``name`` in directory ``dir`` (blocks on the file server).
+
+    ENFILE when the vnode table has no room for the answer (MINIX's lookup claims a
+    free vnode before it asks, even if the inode turns out to be in use already).
+    """
+    job.vfs.claim_vnode()
+    try:
+        r = await job.named(
+            dir.fs_e, fsp.ReqLookup, name, dir=dir.ino, uid=job.fp.euid, gid=job.fp.egid
+        )
+        return job.get_vnode(dir.vmnt, r)
+    finally:
+        job.vfs.unclaim_vnode()
 
 
 async def readlink(job: Job, v: Vnode, limit: int = 4096) -> bytes:

@@ -36,6 +36,7 @@ from kernel.endpoint import ANY
 from kernel.sync import Condition, Mutex
 from servers.pm.protocol import (
     PmVfsExec,
+    PmVfsExecRead,
     PmVfsExit,
     PmVfsFork,
     PmVfsSetids,
@@ -43,10 +44,11 @@ from servers.pm.protocol import (
     PmVfsUnpause,
     VfsPmReply,
 )
-from vfs import link, misc, mount, pipe, readwrite, vmfile
+from vfs import device, dmap, execread, link, lock, misc, mount, pipe, readwrite, select, vmfile
 from vfs import open as vopen
 from vfs import protocol as P
 from vfs.context import SUSPEND, Job, Revive, Vfs, VfsError, Worker, send_reply, start_work
+from vfs.fproc import BLOCKED_LOCK
 from vfs.tll import TLL
 from vfs.vmnt import Vmnt
 from vfs.vnode import Vnode
@@ -95,6 +97,9 @@ CALLS: dict[type[Message], Handler] = {
     P.VfsPipe: pipe.do_pipe,
     P.VfsMount: mount.do_mount,
     P.VfsUmount: mount.do_umount,
+    P.VfsSync: misc.do_sync,
+    P.VfsSelect: select.do_select,
+    P.VfsIoctl: device.do_ioctl,
     Revive: pipe.do_pending_pipe,
     vmfile.VmWork: vmfile.do_vm_work,
 }
@@ -129,7 +134,9 @@ async def _run_call(vfs: Vfs, w: Worker, fp: Fproc, msg: Message) -> None:
 
 
 async def _exit(job: Job, fp: Fproc) -> None:
+    await device.forget(job, fp)
     pipe.forget(job.vfs, fp)
+    await lock.release_all(job, fp)
     for fd in sorted(fp.fds):
         await vopen.close_fd(job, fp, fd)
     cwd, root, fp.cwd, fp.root = fp.cwd, fp.root, None, None
@@ -140,25 +147,32 @@ async def _exit(job: Job, fp: Fproc) -> None:
 
 async def _run_pm(vfs: Vfs, w: Worker, fp: Fproc, msg: Message) -> None:
     job = Job(vfs, w, fp, msg)
-    status = 0
+    status = value = 0
     try:
         if isinstance(msg, PmVfsExit):
             fp.exiting = True
             await _exit(job, fp)
+        elif isinstance(msg, PmVfsExecRead):
+            value = await execread.read_program(job, msg)
         elif isinstance(msg, PmVfsExec):
             for fd in sorted(fp.cloexec):
                 await vopen.close_fd(job, fp, fd)
+        elif isinstance(msg, PmVfsUnpause) and fp.blocked_on == BLOCKED_LOCK:
+            await lock.unpause(job, fp)
         elif isinstance(msg, PmVfsUnpause):
             await pipe.unpause(job, fp)
     except VfsError as exc:
         status = exc.errno
-    await _pm_reply(w.handle, msg, status)
+    except OSError as exc:
+        log.warning("PM work failed in the kernel", call=msg.mtype, error=str(exc))
+        status = exc.errno if isinstance(exc.errno, int) and 0 < exc.errno < 1000 else errno.EIO
+    await _pm_reply(w.handle, msg, status, value)
 
 
-async def _pm_reply(p: Process, msg: Message, status: int) -> None:
+async def _pm_reply(p: Process, msg: Message, status: int, value: int = 0) -> None:
     ep = getattr(msg, "ep", getattr(msg, "child", 0))
     try:
-        await p.senda(msg.m_source, VfsPmReply(ep, msg.mtype, status))
+        await p.senda(msg.m_source, VfsPmReply(ep, msg.mtype, status, value))
     except OSError as exc:
         log.warning("PM unreachable", error=str(exc))
 
@@ -221,17 +235,21 @@ def make_vfs(
     root_fs: int = ROOT_FS_PROC_NR,
     pm: int = PM_PROC_NR,
     on_start: Callable[[Vfs], None] | None = None,
+    nr_filps: int = 1024,
+    nr_vnodes: int = 1024,
+    nr_locks: int = P.NR_LOCKS,
 ) -> Callable[[Process], Awaitable[None]]:
     """VFS's ``main``, with ``workers`` worker threads, mounting ``root_fs`` at /.
 
     ``pm`` is the endpoint whose PmVfs* notices VFS obeys; ``on_start`` receives VFS's
-    state once it is up (for tests and debugging tools).
+    state once it is up (for tests and debugging tools). ``nr_filps``, ``nr_vnodes``
+    and ``nr_locks`` size the tables (MINIX's NR_FILPS, NR_VNODES, NR_LOCKS).
     """
     if workers < 2:
         raise ValueError("VFS needs at least two workers (one is the spare)")
 
     async def main(p: Process) -> None:
-        vfs = Vfs(p.kernel, workers)
+        vfs = Vfs(p.kernel, workers, nr_filps=nr_filps, nr_vnodes=nr_vnodes, nr_locks=nr_locks)
         vfs.vm_lock = Mutex(p.kernel)
         blog = log.bind(endpoint=p.endpoint)
         r = await p.sendrec(root_fs, fsp.ReqMount(tid=0, dev=0))
@@ -308,9 +326,12 @@ async def _dispatch(vfs: Vfs, p: Process, m: Message, pm: int) -> None:
         elif isinstance(m, PmVfsSetids):
             fp = vfs.fproc(m.ep)
             fp.uid, fp.euid, fp.gid, fp.egid = m.uid, m.euid, m.gid, m.egid
+        else:
+            fp = vfs.fproc(m.ep)
+            fp.sesldr, fp.tty = True, 0
         await _pm_reply(p, m, 0)
         return
-    if src == pm and isinstance(m, PmVfsExit | PmVfsExec | PmVfsUnpause):
+    if src == pm and isinstance(m, PmVfsExit | PmVfsExecRead | PmVfsExec | PmVfsUnpause):
         fp0 = vfs.fprocs.get(m.ep)
         if fp0 is None:
             await _pm_reply(p, m, 0)
@@ -319,6 +340,8 @@ async def _dispatch(vfs: Vfs, p: Process, m: Message, pm: int) -> None:
         if w is not None:
             await w.cond.signal()
         return
+    if await dmap.dispatch(vfs, p, m):
+        return  # drivers' replies, RS's notices, CLOCK (select timeouts)
     if type(m) not in CALLS or isinstance(m, Revive | vmfile.VmWork):
         if type(m).__name__ != "Notify":
             await send_reply(p, src, errno.ENOSYS)

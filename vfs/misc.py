@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from fs import protocol as fsp
 from kernel.grants import CPF_WRITE
-from vfs.context import Job, VfsError, locked, permitted
+from vfs import lock
+from vfs.context import Job, Suspend, VfsError, locked, permitted
 from vfs.filp import W_BIT
 from vfs.lookup import resolve
 from vfs.open import STATUS_FLAGS, close_fd, get_fd, get_filp, install
@@ -26,8 +27,11 @@ from vfs.protocol import (
     F_DUPFD_CLOEXEC,
     F_GETFD,
     F_GETFL,
+    F_GETLK,
     F_SETFD,
     F_SETFL,
+    F_SETLK,
+    F_SETLKW,
     FD_CLOEXEC,
     OPEN_MAX,
     STAT,
@@ -61,8 +65,11 @@ def _dup_to(job: Job, fd: int, newfd: int, *, cloexec: bool) -> int:
     return newfd
 
 
-async def do_fcntl(job: Job) -> int:
-    """fcntl: F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL (EINVAL otherwise)."""
+async def do_fcntl(job: Job) -> int | Suspend:
+    """fcntl: F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL, record locks.
+
+    F_GETLK/F_SETLK/F_SETLKW go to :mod:`vfs.lock`; other commands are EINVAL.
+    """
     m = job.msg
     assert isinstance(m, VfsFcntl)
     fp = job.fp
@@ -82,6 +89,8 @@ async def do_fcntl(job: Job) -> int:
     if m.cmd == F_SETFL:
         f.flags = (f.flags & ~STATUS_FLAGS) | (m.arg & STATUS_FLAGS)
         return 0
+    if m.cmd in (F_GETLK, F_SETLK, F_SETLKW):
+        return await lock.do_lock(job, f, m.cmd, m.arg)
     raise VfsError(errno.EINVAL, f"fcntl command {m.cmd}")
 
 
@@ -201,9 +210,9 @@ async def do_getcwd(job: Job) -> int:
 
 
 async def _stat_out(job: Job, v: Vnode, buf: int) -> int:
-    if v.fs_e < 0 or v.ino < 0:  # an anonymous pipe: VFS's own
+    if v.fs_e < 0 or v.ino < 0:  # an anonymous pipe or a cloned device: VFS's own
         data = STAT.pack(
-            0, v.ino & 0xFFFFFFFF, v.mode, 1, v.uid, v.gid, 0, len(v.pipe or b""), 0.0, 0.0, 0.0
+            0, v.ino & 0xFFFFFFFF, v.mode, 1, v.uid, v.gid, v.rdev, len(v.pipe or b""), 0.0, 0, 0
         )
     else:
         r = await job.refresh(v)
@@ -344,3 +353,18 @@ async def do_access(job: Job) -> int:
         return 0
     finally:
         await job.put_vnode(v)
+
+
+async def do_sync(job: Job) -> int:
+    """sync(): ask every mounted file system to write back (ReqSync); always 0.
+
+    Each file system is synced under its vmnt's READ lock, so not while it is being
+    mounted or unmounted. A file system that fails is skipped, as in MINIX.
+    """
+    for vmnt in list(job.vfs.vmnts):
+        async with locked(vmnt.tll, Mode.READ):
+            try:
+                await job.fs_call(vmnt.fs_e, fsp.ReqSync())
+            except VfsError:
+                pass
+    return 0

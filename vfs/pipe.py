@@ -14,8 +14,9 @@ each (:func:`~vfs.context.start_work`); a worker then runs :func:`do_pending_pip
 which retries the call with the saved progress and replies, or parks it again. PM's
 unpause ends a parked call: the bytes moved so far, else EINTR.
 
-EPIPE: a write with no reader fails with EPIPE; raising SIGPIPE is PM's business
-(VFS does not tell PM yet).
+EPIPE: a write with no reader fails with EPIPE and raises SIGPIPE on the writer
+(a kernel call, MINIX's sys_kill: the kernel hands the signal to PM and holds the
+writer until PM has acted on it).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ import stat
 from typing import TYPE_CHECKING
 
 from kernel.endpoint import NONE
+from servers.pm.protocol import SIGPIPE
 from vfs.context import SUSPEND, Job, Revive, Suspend, VfsError, send_reply, start_work
 from vfs.filp import R_BIT, W_BIT
-from vfs.fproc import BLOCKED_NONE, BLOCKED_PIPE, BLOCKED_POPEN
+from vfs.fproc import BLOCKED_CDEV, BLOCKED_NONE, BLOCKED_PIPE, BLOCKED_POPEN, BLOCKED_SELECT
 from vfs.protocol import PIPE_BUF, VfsPipe
 from vfs.tll import TLL
 from vfs.vnode import Vnode
@@ -42,8 +44,19 @@ if TYPE_CHECKING:
 _pipe_inos = itertools.count(1)
 
 
+def new_anon_ino() -> int:
+    """A fresh inode number for a vnode of VFS's own (negative: no file server has it)."""
+    return -next(_pipe_inos)
+
+
 async def _wake(job: Job, v: Vnode) -> None:
-    """Start every process parked on ``v`` again (they recheck their condition)."""
+    """Start every process parked on ``v`` again (they recheck their condition).
+
+    Also re-judges the selects waiting on ``v`` (vfs.select).
+    """
+    from vfs import select
+
+    await select.pipe_event(job.vfs, job.p, v)
     waiters, v.waiting = v.waiting, []
     for fp in waiters:
         assert isinstance(fp, type(job.fp))
@@ -73,7 +86,7 @@ def _open_end(v: Vnode, bits: int) -> None:
 
 async def do_pipe(job: Job) -> tuple[int, int]:
     """pipe2(flags) -> (read fd, write fd)."""
-    from vfs.open import get_fd, install, new_filp
+    from vfs.open import claim_filps, get_fd, install, new_filp
 
     m = job.msg
     assert isinstance(m, VfsPipe)
@@ -81,7 +94,9 @@ async def do_pipe(job: Job) -> tuple[int, int]:
     assert vfs.root_vmnt is not None
     rfd = get_fd(fp)
     wfd = get_fd(fp, rfd + 1)
-    ino = -next(_pipe_inos)
+    vfs.vnode_room()  # ENFILE; nothing below blocks, so the slot stays free
+    claim_filps(vfs, 2)  # ENFILE
+    ino = new_anon_ino()
     v = Vnode(
         NONE, ino, stat.S_IFIFO | 0o600, 0, fp.euid, fp.egid, 0, TLL(vfs.kernel), vfs.root_vmnt
     )
@@ -112,13 +127,15 @@ async def fifo_open(job: Job, v: Vnode, fd: int, bits: int, flags: int) -> int |
     install(
         fp, fd, new_filp(job.vfs, v, bits, flags | os.O_APPEND), cloexec=bool(flags & os.O_CLOEXEC)
     )
-    await _wake(job, v)
-    if not _has_peer(v, bits) and not flags & os.O_NONBLOCK:
+    # Decide before _wake awaits: a peer that is here now may open, use and close
+    # its end before we look again, and must still count as met.
+    park = not _has_peer(v, bits) and not flags & os.O_NONBLOCK
+    if park:
         fp.blocked_on = BLOCKED_POPEN
         fp.resume = (fd, bits)
         v.waiting.append(fp)
-        return SUSPEND
-    return fd
+    await _wake(job, v)
+    return SUSPEND if park else fd
 
 
 async def release(job: Job, f: Filp) -> None:
@@ -149,38 +166,52 @@ async def rw_pipe(job: Job, f: Filp, buf: int, n: int, *, write: bool, cum: int)
                 raise VfsError(errno.EAGAIN)
             return _park(fp, v, f, buf, n, write, cum)
         chunk = bytes(data[:n])
-        await job.copy_out(buf, chunk)
+        # Take the bytes before the copy awaits: another reader revived meanwhile
+        # must not read them again (no vnode lock is held here).
         del data[: len(chunk)]
+        try:
+            await job.copy_out(buf, chunk)
+        except BaseException:
+            data[:0] = chunk
+            raise
         await _wake(job, v)
         return len(chunk)
-    if v.readers == 0:
-        if cum:
-            return cum
-        raise VfsError(errno.EPIPE)
-    left = n - cum
-    space = PIPE_BUF - len(data)
-    if left == 0:
-        return cum
-    if left <= space:
-        take = left
-    elif left <= PIPE_BUF or space == 0:
-        # an atomic write waits for room for all of it; a full pipe takes nothing
-        if nonblock:
+    while True:
+        if v.readers == 0:
             if cum:
                 return cum
-            raise VfsError(errno.EAGAIN)
-        return _park(fp, v, f, buf, n, write, cum)
-    else:
-        take = space  # a write larger than PIPE_BUF goes in pieces
-    chunk = await _copy_in(job, buf + cum, take)
-    data += chunk
-    cum += take
-    await _wake(job, v)
-    if cum < n:
-        if nonblock:
+            # POSIX: the writer also gets SIGPIPE. The kernel holds it until PM has acted,
+            # so with the default action it dies before it can see the EPIPE.
+            await job.p.cause_sig(fp.endpoint, SIGPIPE)
+            raise VfsError(errno.EPIPE)
+        left = n - cum
+        space = PIPE_BUF - len(data)
+        if left == 0:
             return cum
-        return _park(fp, v, f, buf, n, write, cum)
-    return cum
+        if left <= space:
+            take = left
+        elif left <= PIPE_BUF or space == 0:
+            # an atomic write waits for room for all of it; a full pipe takes nothing
+            if nonblock:
+                if cum:
+                    return cum
+                raise VfsError(errno.EAGAIN)
+            # Parked with no await since the room was checked: a reader that drains
+            # the pipe from now on finds this writer waiting and wakes it.
+            return _park(fp, v, f, buf, n, write, cum)
+        else:
+            take = space  # a write larger than PIPE_BUF goes in pieces
+        chunk = await _copy_in(job, buf + cum, take)
+        # The copy awaited: decide again if a writer took the room or the readers left.
+        if v.readers == 0 or len(data) + take > PIPE_BUF:
+            continue
+        data += chunk
+        cum += take
+        await _wake(job, v)
+        if cum < n and nonblock:
+            return cum
+        # More to write: look at the pipe again (the wake-up awaited, so readers may
+        # have drained it meanwhile; parking now without looking would miss them).
 
 
 async def _copy_in(job: Job, addr: int, n: int) -> bytes:
@@ -208,9 +239,23 @@ async def do_pending_pipe(job: Job) -> int | Suspend:
 
 
 async def unpause(job: Job, fp: Fproc) -> None:
-    """End ``fp``'s parked call: reply the bytes moved so far, else EINTR (§9)."""
+    """End ``fp``'s parked call: reply the bytes moved so far, else EINTR (§9).
+
+    A select ends with EINTR and the sets untouched; a driver request is cancelled
+    (vfs.device.cancel).
+    """
     kind = fp.blocked_on
     if kind == BLOCKED_NONE:
+        return
+    if kind == BLOCKED_SELECT:
+        from vfs import select
+
+        await select.forget(job.vfs, job.p, fp, reply=True)
+        return
+    if kind == BLOCKED_CDEV:
+        from vfs import device
+
+        await device.cancel(job, fp)
         return
     fp.blocked_on = BLOCKED_NONE
     resume, fp.resume = fp.resume, None

@@ -390,13 +390,57 @@ class VfsSync(Message):
     """sync(): every mounted file system writes back what it holds."""
 
 
+IOCPARM_MASK: Final = 0x1FFF
+"""Mask of an ioctl request's argument size (after shifting right by 16)."""
+IOC_VOID: Final = 0x2000_0000
+"""An ioctl request with no argument."""
+IOC_OUT: Final = 0x4000_0000
+"""An ioctl argument the driver writes (``_IOR``: data comes out to the caller)."""
+IOC_IN: Final = 0x8000_0000
+"""An ioctl argument the driver reads (``_IOW``: data goes in from the caller)."""
+
+
+def _ioc(inout: int, group: str, num: int, size: int) -> int:
+    return inout | ((size & IOCPARM_MASK) << 16) | (ord(group) << 8) | (num & 0xFF)
+
+
+def io(group: str, num: int) -> int:
+    """NetBSD's ``_IO``: an ioctl request without an argument."""
+    return _ioc(IOC_VOID, group, num, 0)
+
+
+def ior(group: str, num: int, size: int) -> int:
+    """NetBSD's ``_IOR``: the driver fills ``size`` bytes for the caller."""
+    return _ioc(IOC_OUT, group, num, size)
+
+
+def iow(group: str, num: int, size: int) -> int:
+    """NetBSD's ``_IOW``: the driver reads ``size`` bytes from the caller."""
+    return _ioc(IOC_IN, group, num, size)
+
+
+def iowr(group: str, num: int, size: int) -> int:
+    """NetBSD's ``_IOWR``: the driver reads and rewrites ``size`` bytes."""
+    return _ioc(IOC_IN | IOC_OUT, group, num, size)
+
+
+TIOCSCTTY: Final = io("t", 97)
+"""ioctl: make this terminal the caller's controlling terminal (NetBSD's value).
+
+VFS records it as the caller's controlling terminal (``/dev/tty``) when the request
+goes to the TTY or PTY major, before the driver answers (as MINIX does).
+"""
+
+
 @dataclass(slots=True)
 class VfsIoctl(Message):
     """ioctl(fd, request, arg): ``arg`` is an address in the caller's memory (or 0).
 
     The size and direction of the argument come from ``request`` (the ``_IOR``/``_IOW``
-    encoding: bits 16..28 the size, bit 30 "in", bit 31 "out"); VFS grants the driver
-    that range. ENOTTY on a file that is not a character device.
+    encoding: bits 16..28 the size, bit 30 "in" to the caller, i.e. :data:`IOC_OUT`,
+    the driver writes it; bit 31 "out" of the caller, i.e. :data:`IOC_IN`, the driver
+    reads it); VFS grants the driver that range. ENOTTY on a file that is not a
+    character device. Build requests with :func:`ior`, :func:`iow`, :func:`iowr`.
     """
 
     fd: int = 0
@@ -409,7 +453,8 @@ class VfsSelect(Message):
     """select(nfds, readfds, writefds, exceptfds, timeout) -> number of ready fds.
 
     Each set is the address of an fd_set bitmap of ``(nfds + 7) // 8`` bytes in the
-    caller's memory, or 0. ``timeout`` < 0 waits for ever; otherwise seconds (0 polls).
+    caller's memory, or 0. ``timeout`` -1 waits for ever (another negative value is
+    EINVAL); otherwise seconds (0 polls).
     The sets are rewritten with the ready fds only when the call succeeds.
     """
 

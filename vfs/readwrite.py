@@ -3,7 +3,9 @@
 Regular files: the vnode is locked READ for a read and WRITE for a write, then the
 filp's mutex (order vnode > filp); the file server copies straight to or from the
 caller's buffer through a magic grant VFS makes on the caller's memory, so the data
-never passes through VFS. Pipes and FIFOs go to :mod:`vfs.pipe`.
+never passes through VFS. Pipes and FIFOs go to :mod:`vfs.pipe`, character devices to
+:mod:`vfs.device` (the process is suspended until the driver answers; the filp's
+position, which lseek sets, is passed to the driver and advanced by the count).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from fs import protocol as fsp
 from kernel.grants import CPF_READ, CPF_WRITE
-from vfs import pipe
+from vfs import device, pipe
 from vfs.context import Job, Suspend, VfsError, locked
 from vfs.filp import R_BIT, W_BIT
 from vfs.open import get_filp
@@ -70,6 +72,8 @@ async def read_write(job: Job, fd: int, buf: int, n: int, *, write: bool) -> int
         return await pipe.rw_pipe(job, f, buf, n, write=write, cum=0)
     if n == 0:
         return 0
+    if stat.S_ISCHR(v.mode):
+        return await device.cdev_io(job, f, device.WRITE if write else device.READ, buf, n)
     if v.is_dir:
         raise VfsError(errno.EISDIR)
     if not stat.S_ISREG(v.mode):
@@ -100,7 +104,7 @@ async def do_lseek(job: Job) -> int:
         elif m.whence == os.SEEK_CUR:
             base = f.pos
         elif m.whence == os.SEEK_END:
-            base = (await job.refresh(v)).size
+            base = 0 if stat.S_ISCHR(v.mode) else (await job.refresh(v)).size
         else:
             raise VfsError(errno.EINVAL, "bad whence")
         pos = base + m.offset

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 import structlog
 
 from kernel.errors import KernelError
+from kernel.grants import CPF_WRITE
 from servers.pm import signals
 from servers.pm.mproc import EXECED, MProc
 from servers.pm.protocol import ARG_MAX, PATH_MAX, SIGKILL, PmVfsExec, w_termsig
@@ -66,6 +67,8 @@ STACK_TOP: Final = KERNEL_BASE - PAGE_SIZE
 """The end of the stack (one unmapped page below the kernel)."""
 STACK_SIZE: Final = 256 * 1024
 """The stack's size; its pages are backed on first touch."""
+PROGRAM_MAX: Final = 64 * 1024
+"""The largest program file exec reads (ENOMEM beyond)."""
 _MAP: Final = MAP_PRIVATE | MAP_ANON | MAP_FIXED
 _U32: Final = struct.Struct("<I")
 
@@ -89,6 +92,14 @@ class Runtime(Protocol):
 
         Raises:
             OSError: ENOENT (no such file), ENOEXEC (not a program), EACCES.
+        """
+        ...
+
+    def from_file(self, text: bytes) -> Program:
+        """The program whose file holds ``text`` (read through VFS).
+
+        Raises:
+            OSError: ENOEXEC (not a program).
         """
         ...
 
@@ -208,7 +219,12 @@ async def _copy_in(pm: Pm, mp: MProc, addr: int, length: int) -> bytes:
 
 
 async def do_exec(pm: Pm, mp: MProc, m: PmExec) -> PmReply | None:
-    """execve: check and read everything, then replace the image (no reply on success)."""
+    """execve: check and read everything, then replace the image (no reply on success).
+
+    With VFS in the boot image the program file is read through VFS
+    (:class:`PmVfsExecRead`: VFS checks the path and the execute permission as the
+    caller); without it, from the runtime's registry.
+    """
     from servers.pm.protocol import PmReply
 
     if m.path_len <= 0:
@@ -223,10 +239,47 @@ async def do_exec(pm: Pm, mp: MProc, m: PmExec) -> PmReply | None:
             raise OSError(errno.EINVAL, "NUL in path")
         path = os.fsdecode(raw)
         argv, envp = parse_frame(await _copy_in(pm, mp, m.frame, m.frame_len))
-        program = pm.config.runtime.load(path)
         sp, frame = build_stack(argv, envp)
+        if pm.config.vfs is None:
+            program = pm.config.runtime.load(path)
     except OSError as exc:
         return PmReply(exc.errno or errno.EINVAL)
+    if pm.config.vfs is None:
+        await _point_of_no_return(pm, mp, path, program, sp, frame)
+        return None
+    await _read_program(pm, mp, m, path, sp, frame)
+    return None
+
+
+async def _read_program(pm: Pm, mp: MProc, m: PmExec, path: str, sp: int, frame: bytes) -> None:
+    """Have VFS read the program into a buffer of PM's, then go on with exec."""
+    from servers.pm.protocol import PmReply, PmVfsExecRead
+
+    assert pm.config.vfs is not None
+    buf = bytearray(PROGRAM_MAX)
+    gid = pm.proc.grant_buffer(pm.config.vfs, buf, CPF_WRITE)
+    ep = mp.endpoint
+
+    async def loaded(status: int) -> None:
+        pm.proc.revoke(gid)
+        if not mp.alive or mp.endpoint != ep:
+            return
+        try:
+            if status:
+                raise OSError(status, os.strerror(status))
+            program = pm.config.runtime.from_file(bytes(buf[: mp.vfs_value]))
+        except OSError as exc:
+            await pm.reply(ep, PmReply(exc.errno or errno.ENOEXEC))
+            return
+        await _point_of_no_return(pm, mp, path, program, sp, frame)
+
+    await pm.tell_vfs(mp, PmVfsExecRead(ep, m.path, m.path_len, gid, PROGRAM_MAX), loaded)
+
+
+async def _point_of_no_return(
+    pm: Pm, mp: MProc, path: str, program: Program, sp: int, frame: bytes
+) -> None:
+    """VFS closes the close-on-exec descriptors; then the new image replaces the old."""
     name = os.path.basename(path) or path
     ep = mp.endpoint
 
@@ -248,4 +301,3 @@ async def do_exec(pm: Pm, mp: MProc, m: PmExec) -> PmReply | None:
         signals.reset_on_exec(mp)
 
     await pm.tell_vfs(mp, PmVfsExec(ep), replace)
-    return None

@@ -27,6 +27,7 @@ import structlog
 
 from kernel.endpoint import NONE
 from kernel.errors import KernelError
+from kernel.kernel import KSIG_ALIVE
 from servers.pm import alarm, signals
 from servers.pm.mproc import (
     BLOCKED_IN_PM,
@@ -41,6 +42,7 @@ from servers.pm.mproc import (
 from servers.pm.protocol import (
     DISP_IGN,
     INIT_PID,
+    NSIG,
     SIGCHLD,
     SIGKILL,
     SIGSEGV,
@@ -254,6 +256,9 @@ async def ksig(pm: Pm) -> None:
         if ep == NONE:
             return
         mp = pm.table.by_ep.get(ep)
+        if sigs & KSIG_ALIVE:
+            await _raised(pm, mp, ep, sigs & ~KSIG_ALIVE)
+            continue
         if mp is None or not mp.alive:
             await pm.kclear(ep)
             continue
@@ -266,3 +271,14 @@ async def ksig(pm: Pm) -> None:
             sig = SIGKILL
         _log.info("process killed by the kernel", pid=mp.pid, name=mp.name, sig=sig)
         await exit_proc(pm, mp, w_termsig(sig))
+
+
+async def _raised(pm: Pm, mp: MProc | None, ep: int, sigs: int) -> None:
+    """Signals the kernel raised on a live process (VFS's SIGPIPE): act, then let it run."""
+    for sig in range(1, NSIG):
+        if mp is not None and mp.alive and sigs >> sig & 1:
+            await signals.sig_proc(pm, mp, sig)
+    try:
+        await pm.proc.endksig(ep)
+    except KernelError:
+        pass  # it died meanwhile

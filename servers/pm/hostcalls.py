@@ -31,7 +31,7 @@ from servers.pm.execve import build_stack, load_image
 from servers.pm.forkexit import returncode
 from servers.pm.host import HostRequest, MeminfoRequest, SpawnRequest, WaitRequest
 from servers.pm.mproc import HOST, PRIV_PROC, ZOMBIE, MProc
-from servers.pm.protocol import INIT_PID, MAX_ID, PM_PID, PmVfsFork
+from servers.pm.protocol import INIT_PID, MAX_ID, PM_PID, PmVfsFork, PmVfsSetids
 from vm.protocol import VmExit, VmInfo, VmInfoReply
 
 if TYPE_CHECKING:
@@ -117,6 +117,18 @@ async def start_program(
         raise
 
     async def told(status: int) -> None:
+        if status:
+            await _undo(pm, mp)
+        elif (mp.uid, mp.gid) != (parent.uid, parent.gid):
+            # VFS copied the parent's ids with the fork: give it the new ones first.
+            await pm.tell_vfs(mp, PmVfsSetids(ep, mp.uid, mp.euid, mp.gid, mp.egid), ids_told)
+            return
+        else:
+            await pm.kresume(mp)
+        if started is not None:
+            started(mp, status)
+
+    async def ids_told(status: int) -> None:
         if status:
             await _undo(pm, mp)
         else:

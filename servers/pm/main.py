@@ -297,8 +297,11 @@ class Pm:
             return
         _msg, then = mp.vfs_queue.pop(0)
         mp.flags &= ~VFS_CALL
+        mp.vfs_value = m.value
         await then(m.status)
-        if mp.vfs_queue:
+        if mp.flags & VFS_CALL:
+            pass  # ``then`` sent the next notice itself (exec's read, then exec)
+        elif mp.vfs_queue:
             await self._send_vfs(mp)
         elif mp.alive:
             await signals.check_pending(self, mp)

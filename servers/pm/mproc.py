@@ -109,6 +109,8 @@ class MProc:
     alarm: float | None = None
     """Kernel-clock deadline of the process's alarm."""
     vfs_queue: list[tuple[Message, Callable[[int], Awaitable[None]]]] = field(default_factory=list)
+    vfs_value: int = 0
+    """The ``value`` of VFS's latest answer about this process (PmVfsExecRead's length)."""
     """Notices for VFS, the first one outstanding, each with what to do on its answer."""
 
     @property

@@ -370,6 +370,24 @@ class PmVfsExec(Message):
 
 
 @dataclass(slots=True)
+class PmVfsExecRead(Message):
+    """``ep`` wants to exec the file at ``path`` (``path_len`` bytes in its memory).
+
+    VFS resolves the path as ``ep`` would (its root, cwd and effective ids), checks
+    that it is a regular file ``ep`` may execute (EACCES otherwise, ENOENT...), and
+    copies the file's contents into PM's ``grant`` (``size`` bytes). The reply's
+    ``value`` is the file's length (ENOMEM when it exceeds ``size``). Nothing of
+    ``ep``'s changes: the point of no return is the :class:`PmVfsExec` that follows.
+    """
+
+    ep: int
+    path: int
+    path_len: int
+    grant: int
+    size: int
+
+
+@dataclass(slots=True)
 class PmVfsSetids(Message):
     """``ep``'s real and effective uid and gid changed."""
 
@@ -407,3 +425,4 @@ class VfsPmReply(Message):
     ep: int
     call: str
     status: int = 0
+    value: int = 0

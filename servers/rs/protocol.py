@@ -29,6 +29,19 @@ SEF_INIT_RESTART: Final = 1
 SEF_INIT_LU: Final = 2
 """Live update: the old instance's state is handed over in ``RsInit.state_key``."""
 
+STATE_KEY_PREFIX: Final = "rs.state."
+"""DS keys ``rs.state.<label>`` hold the blob a service saves for its next instance."""
+
+
+def state_key(label: str) -> str:
+    """The DS key under which service ``label`` keeps the state its next instance takes.
+
+    The service publishes it (``DsPublishMem`` with DSF_OVERWRITE, as often as its
+    state changes); RS names it in ``RsInit.state_key`` on a restart or a live update
+    and deletes it on a refresh.
+    """
+    return STATE_KEY_PREFIX + label
+
 
 @dataclass(slots=True)
 class RsReply(Message):

@@ -35,5 +35,5 @@ async def run(main, argv=None, *, uid=0, **kwargs: Any) -> int:
         return await system.wait(pid)
 
 
-BASE = 5
-"""Processes PM's table holds on an idle booted system: vm, pm, vfs, ramfs, init."""
+BASE = 7
+"""Processes PM's table holds on an idle booted system: vm, pm, vfs, ramfs, ds, rs, init."""

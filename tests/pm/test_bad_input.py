@@ -106,8 +106,9 @@ async def test_user_processes_only_reach_the_servers_they_may(autojump_clock):
         return 0
 
     assert await run(prog) == 0
-    # No process at slot 3 or 200: ENOSYS (the dead-endpoint check comes first); init: EPERM.
-    assert seen == [errno.ENOSYS, errno.EPERM, errno.ENOSYS, "KernelError", "KernelError"]
+    # The memory driver (slot 3) and init: EPERM; nobody at 200: ENOSYS (the dead-endpoint
+    # check comes first).
+    assert seen == [errno.EPERM, errno.EPERM, errno.ENOSYS, "KernelError", "KernelError"]
 
 
 async def test_a_program_that_raises_is_a_process_that_dies(autojump_clock):

@@ -7,7 +7,15 @@ import pytest
 
 import asynix
 from asynix.bootimage import BOOT_IMAGE, SYS_PROC, USR_PROC
-from kernel.com import INIT_PROC_NR, PM_PROC_NR, ROOT_FS_PROC_NR, VFS_PROC_NR, VM_PROC_NR
+from kernel.com import (
+    DS_PROC_NR,
+    INIT_PROC_NR,
+    PM_PROC_NR,
+    ROOT_FS_PROC_NR,
+    RS_PROC_NR,
+    VFS_PROC_NR,
+    VM_PROC_NR,
+)
 from tests.pm.support import BASE, booted
 from userland import libc
 
@@ -18,9 +26,11 @@ def test_boot_image_reads_like_minix_table():
         (PM_PROC_NR, "pm"),
         (VFS_PROC_NR, "vfs"),
         (ROOT_FS_PROC_NR, "ramfs"),
+        (DS_PROC_NR, "ds"),
+        (RS_PROC_NR, "rs"),
         (INIT_PROC_NR, "init"),
     ]
-    assert [e.flags for e in BOOT_IMAGE] == [SYS_PROC] * 4 + [USR_PROC]
+    assert [e.flags for e in BOOT_IMAGE] == [SYS_PROC] * 6 + [USR_PROC]
     assert asynix.boot is not None and asynix.System is not None
 
 
@@ -28,9 +38,12 @@ async def test_boot_starts_vm_pm_and_init(autojump_clock):
     async with booted(memory=8 * 2**20) as system:
         k = system.kernel
         assert k.vm_endpoint == VM_PROC_NR
-        assert [(p.slot, p.name) for p in k.procs()] == [
+        services = set(system.bodies["rs"].rs.services)  # the drivers RS started
+        assert [(p.slot, p.name) for p in k.procs() if p.name not in services] == [
             (0, "pm"),
             (1, "vfs"),
+            (2, "rs"),
+            (6, "ds"),
             (8, "vm"),
             (10, "ramfs"),
             (11, "init"),
@@ -106,7 +119,7 @@ async def test_a_run_replays_from_its_seed(autojump_clock, policy):
 
 
 async def test_random_seeds_reach_other_interleavings(autojump_clock):
-    runs = {tuple(await run_seeded("random", seed)) for seed in range(6)}
+    runs = {tuple(await run_seeded("random", seed)) for seed in range(10)}
     assert len(runs) > 1
 
 

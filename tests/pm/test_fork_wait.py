@@ -347,5 +347,6 @@ async def test_default_process_table_limit(autojump_clock):
         assert await system.wait(pid) == -libc.SIGKILL
         await anyio.sleep(1)
         info = await system.meminfo()
-    assert seen["count"] == 256 - (BASE + 1)
+        services = len(system.bodies["rs"].rs.services)  # RS's drivers hold kernel slots too
+    assert seen["count"] == 256 - (BASE + 1) - services
     assert info["processes"] == BASE

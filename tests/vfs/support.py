@@ -143,8 +143,13 @@ def run(
     extra_fs=(),
     vm_log=None,
     ignore=(),
+    slots=None,
 ):
     """Boot ramfs + VFS and run ``users`` ({name: async fn(User)}); returns their results.
+
+    ``slots`` ({name: slot}) puts users in fixed process slots (an RS stand-in at
+    RS_PROC_NR); names in ``system`` get SYSTEM_PRIV (stand-in drivers); names in
+    ``ignore`` are not waited for (servers that never return).
 
     ``pm``: an optional async fn(p, eps) run as the PM stand-in (it gets the endpoints
     of the users by name).
@@ -181,7 +186,7 @@ def run(
                     return await fn(u)
 
                 priv = SYSTEM_PRIV if name in system else USER_PRIV.allowing(VFS_PROC_NR)
-                proc = sim.spawn(name, body, priv=priv)
+                proc = sim.spawn(name, body, priv=priv, slot=(slots or {}).get(name))
                 cr3 = m.space()
                 m.map(cr3, PATHS)
                 m.map(cr3, PATHS + 4096)
