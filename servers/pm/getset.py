@@ -16,7 +16,14 @@ from servers.pm.protocol import MAX_ID, PmReply, PmVfsSetids
 if TYPE_CHECKING:
     from servers.pm.main import Pm
     from servers.pm.mproc import MProc
-    from servers.pm.protocol import PmGetgid, PmGetpid, PmGetuid, PmSetgid, PmSetuid
+    from servers.pm.protocol import (
+        PmGetepinfo,
+        PmGetgid,
+        PmGetpid,
+        PmGetuid,
+        PmSetgid,
+        PmSetuid,
+    )
 
 
 async def do_getpid(pm: Pm, mp: MProc, m: PmGetpid) -> PmReply:
@@ -27,6 +34,14 @@ async def do_getpid(pm: Pm, mp: MProc, m: PmGetpid) -> PmReply:
 async def do_getuid(pm: Pm, mp: MProc, m: PmGetuid) -> PmReply:
     """value: real uid, value2: effective uid."""
     return PmReply(0, mp.uid, mp.euid)
+
+
+async def do_getepinfo(pm: Pm, mp: MProc, m: PmGetepinfo) -> PmReply:
+    """value: the pid at ``m.endpoint``, value2: its effective uid (ESRCH if none)."""
+    target = pm.table.by_ep.get(m.endpoint) if isinstance(m.endpoint, int) else None
+    if target is None or not target.alive:
+        return PmReply(errno.ESRCH)
+    return PmReply(0, target.pid, target.euid)
 
 
 async def do_getgid(pm: Pm, mp: MProc, m: PmGetgid) -> PmReply:

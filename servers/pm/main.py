@@ -48,6 +48,7 @@ from servers.pm.protocol import (
     PmExec,
     PmExit,
     PmFork,
+    PmGetepinfo,
     PmGetgid,
     PmGetpgid,
     PmGetpid,
@@ -310,6 +311,7 @@ class Pm:
 HANDLERS: dict[type[Message], Handler] = {
     PmGetpid: getset.do_getpid,
     PmGetuid: getset.do_getuid,
+    PmGetepinfo: getset.do_getepinfo,
     PmGetgid: getset.do_getgid,
     PmSetuid: getset.do_setuid,
     PmSetgid: getset.do_setgid,

@@ -232,6 +232,16 @@ class PmGetuid(Message):
 
 
 @dataclass(slots=True)
+class PmGetepinfo(Message):
+    """Who is ``endpoint`` (MINIX's getepinfo, for servers): value = pid, value2 = euid.
+
+    ESRCH when PM knows no live process there.
+    """
+
+    endpoint: int
+
+
+@dataclass(slots=True)
 class PmGetgid(Message):
     """value = real gid, value2 = effective gid."""
 

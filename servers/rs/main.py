@@ -43,12 +43,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 
-from kernel.com import DS_PROC_NR, LAST_SPECIAL_PROC_NR, VFS_PROC_NR
+from kernel.com import DS_PROC_NR, LAST_SPECIAL_PROC_NR, PM_PROC_NR, VFS_PROC_NR
 from kernel.endpoint import ANY, CLOCK, HARDWARE, NONE, NR_PROCS, SYSTEM, endpoint_slot
 from kernel.errors import KernelError
 from kernel.kernel import KSIG_ALIVE, SIGKSIG
 from kernel.message import Message, Notify
 from servers.ds.protocol import DSF_OVERWRITE, DsDelete, DsPublishLabel, DsReply
+from servers.pm.protocol import PmGetepinfo, PmReply
 from servers.rs.host import KillServiceRequest, RsHostMailbox
 from servers.rs.protocol import (
     SEF_INIT_FRESH,
@@ -228,6 +229,14 @@ class Rs:
 
     # -- control requests --------------------------------------------------------------
 
+    async def _root(self, ep: int) -> bool:
+        """Whether user process ``ep`` runs as root (asks PM: MINIX's getnuid)."""
+        try:
+            r = await self.proc.sendrec(PM_PROC_NR, PmGetepinfo(ep))
+        except KernelError:
+            return False
+        return isinstance(r, PmReply) and r.status == 0 and r.value2 == 0
+
     async def request(self, m: _Control) -> tuple[int, int]:
         """Serve a control request; returns (status, value) or (_DEFERRED, 0)."""
         if not isinstance(m.label, str):
@@ -241,7 +250,7 @@ class Rs:
             _name, system = await self.proc.getinfo(m.m_source)
         except KernelError:
             return errno.ESRCH, 0
-        if not system:
+        if not system and not await self._root(m.m_source):
             return errno.EPERM, 0
         if rp is None:
             return errno.ESRCH, 0

@@ -457,12 +457,12 @@ async def test_kill_service_on_a_booted_system_restarts_the_driver(autojump_cloc
     seen = {}
 
     async def prog(argv):
-        seen["lookup"] = await service("lookup", argv[1])
+        seen.setdefault("lookup", await service("lookup", argv[1]))
         for action in ("restart", "bogus"):
             try:
-                await service(action, argv[1])
+                seen[action, argv[2]] = await service(action, argv[1])
             except OSError as exc:
-                seen[action] = exc.errno
+                seen[action, argv[2]] = exc.errno
         return 0
 
     async with asynix.boot() as system:
@@ -480,8 +480,13 @@ async def test_kill_service_on_a_booted_system_restarts_the_driver(autojump_cloc
         assert rp.init_type == SEF_INIT_RESTART
         assert [e for _, e, _, _ in rp.history][-3:] == ["died", "start", "up"]
         assert rp.history[-3][3] == 1 << signal.SIGSEGV
-        pid = await system.spawn(prog, ["prog", "hello"], uid=0)
+        pid = await system.spawn(prog, ["prog", "hello", "user"], uid=100)
         assert await system.wait(pid) == 0
+        pid = await system.spawn(prog, ["prog", "hello", "root"], uid=0)
+        assert await system.wait(pid) == 0
+        await anyio.sleep(1)
+        restarted = rs.services["hello"].endpoint
+        assert restarted != new  # root's restart took effect
         await anyio.sleep(10)  # heartbeats: every driver answers, none is taken for hung
         assert all(rp.state == RUNNING for rp in rs.services.values())
         assert [e for rp in rs.services.values() for _, e, _, _ in rp.history if e == "hung"] == []
@@ -489,7 +494,13 @@ async def test_kill_service_on_a_booted_system_restarts_the_driver(autojump_cloc
             await system.kill_service("nosuch")
         assert exc.value.errno == errno.ESRCH
         assert system.bugs == []
-    assert seen == {"lookup": new, "restart": errno.EPERM, "bogus": errno.EINVAL}
+    assert seen == {
+        "lookup": new,
+        ("restart", "user"): errno.EPERM,
+        ("bogus", "user"): errno.EINVAL,
+        ("restart", "root"): restarted,  # the new instance's endpoint
+        ("bogus", "root"): errno.EINVAL,
+    }
 
 
 async def test_kill_service_hands_saved_state_to_the_new_instance(autojump_clock):
