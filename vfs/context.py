@@ -91,6 +91,8 @@ class Vfs:
     """Character majors and the drivers serving them (vfs.dmap)."""
     cdev_waiting: dict[tuple[int, int], Worker] = field(default_factory=dict)
     """Workers waiting for a driver's CdevReply, by (driver endpoint, request id)."""
+    cancel_deadlines: dict[tuple[int, int], float] = field(default_factory=dict)
+    """Cancels awaiting a driver's answer, by (driver, id): when VFS stops waiting."""
     selects: list[SelectEntry | None] = field(default_factory=list)
     """The select table (vfs.select); MAXSELECTS slots once VFS is up."""
     vm_queue: deque[Message] = field(default_factory=deque)

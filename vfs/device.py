@@ -233,6 +233,10 @@ async def do_ioctl(job: Job) -> int | Suspend:
     return await cdev_io(job, f, IOCTL, m.arg, 0, m.request)
 
 
+CANCEL_TIMEOUT = 1.0
+"""Seconds of kernel time VFS waits for a driver to answer a cancel before it gives up."""
+
+
 def _result(cw: CdevWait, status: int, *, cancel: bool) -> tuple[int, int]:
     """(errno, value) for the user from a driver's status."""
     if status < 0:
@@ -294,14 +298,38 @@ async def cancel(job: Job, fp: Fproc) -> None:
     own late completion, whichever comes first) ends the call: a partial count, or
     EINTR.
     """
+    from vfs import select
+
     cw = fp.resume
     assert isinstance(cw, CdevWait)
     fp.blocked_on, fp.resume = BLOCKED_NONE, None
+    key = (cw.driver, fp.endpoint)
+    job.vfs.cancel_deadlines[key] = job.p.now() + CANCEL_TIMEOUT
+    await select.arm(job.vfs, job.p)
     try:
         status = await driver_call(job, cw.driver, CdevCancel(minor(cw.dev), fp.endpoint))
     except VfsError as exc:
         status = -exc.errno
+    finally:
+        job.vfs.cancel_deadlines.pop(key, None)
     await _finish(job.p, fp, cw, status, cancel=True)
+
+
+async def expire_cancels(vfs: Vfs, now: float) -> None:
+    """Give up on cancels a driver has not answered by their deadline (never blocks).
+
+    The waiting worker gets -EINTR as if the driver had answered so; the driver's late
+    answer, if it ever comes, finds no request pending and is dropped.
+    """
+    for key, deadline in list(vfs.cancel_deadlines.items()):
+        if deadline > now:
+            continue
+        del vfs.cancel_deadlines[key]
+        w = vfs.cdev_waiting.pop(key, None)
+        if w is not None:
+            log.warning("driver did not answer a cancel", driver=key[0], id=key[1])
+            w.reply = CdevReply(-errno.EINTR, key[1])
+            await w.cond.signal()
 
 
 async def forget(job: Job, fp: Fproc) -> None:

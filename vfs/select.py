@@ -510,8 +510,9 @@ async def unsuspend_by_endpt(vfs: Vfs, p: Process, driver: int, majors: list[int
 
 
 async def arm(vfs: Vfs, p: Process) -> None:
-    """Set VFS's kernel alarm to the earliest select deadline (or cancel it)."""
+    """Set VFS's kernel alarm to the earliest select or cancel deadline (or cancel it)."""
     deadlines = [se.deadline for se in _active(vfs) if se.deadline is not None]
+    deadlines += vfs.cancel_deadlines.values()
     if not deadlines:
         await p.setalarm(None)
         return
@@ -519,8 +520,11 @@ async def arm(vfs: Vfs, p: Process) -> None:
 
 
 async def expire(vfs: Vfs, p: Process) -> None:
-    """CLOCK's notification: time out the selects whose deadline has passed."""
+    """CLOCK's notification: time out the selects (and driver cancels) now due."""
+    from vfs.device import expire_cancels
+
     now = p.now()
+    await expire_cancels(vfs, now)
     for se in _active(vfs):
         if se.deadline is None or se.deadline > now:
             continue

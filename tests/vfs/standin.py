@@ -45,6 +45,8 @@ CLONE = 3
 TTY = 4
 SILENT = 5
 """Reads on this minor are never answered (the driver just keeps them)."""
+MUTE = 6
+"""Reads on this minor are never answered, and neither are cancels of them."""
 
 
 def dev(minor, major=MAJOR):
@@ -111,6 +113,8 @@ class Driver:
             return await self.reply(p, m, m.request & 0xFF)
         if isinstance(m, CdevCancel):
             self.log.append(("cancel", m.minor, m.id))
+            if m.minor == MUTE:
+                return None
             for req in self.pending:
                 if req[1] == m.id and req[4] == m.minor:
                     self.pending.remove(req)
@@ -130,7 +134,7 @@ class Driver:
     async def serve(self, p, minor):
         buf = self.data.get(minor)
         for req in list(self.pending):
-            if req[4] != minor or not buf or minor == SILENT:
+            if req[4] != minor or not buf or minor in (SILENT, MUTE):
                 continue
             src, rid, grant, count, _, cum = req
             chunk = bytes(buf[: count - cum])

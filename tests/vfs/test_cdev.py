@@ -8,9 +8,10 @@ import os
 from chardev.protocol import CDEV_NOCTTY, CDEV_R_BIT, CDEV_W_BIT, CdevReply
 from kernel.com import RS_PROC_NR, VFS_PROC_NR
 from servers.pm.protocol import PmVfsSetsid, PmVfsUnpause, VfsPmReply
-from tests.vfs.standin import CLONE, MAJOR, PARTIAL, TTY, Driver, dev, mknod, rs_call
+from tests.vfs.standin import CLONE, MAJOR, MUTE, PARTIAL, TTY, Driver, dev, mknod, rs_call
 from tests.vfs.support import BUF, errno_of, run
 from vfs import protocol as P
+from vfs.device import CANCEL_TIMEOUT
 
 
 def _boot(users, drivers, *, rs_script=None, system=("rs",), **kw):
@@ -163,6 +164,32 @@ def test_unpause_cancels_eintr_or_partial_count():
     assert res["pm"] == (0, 0)
     cancels = [e for e in drv.log if isinstance(e, tuple) and e[0] == "cancel"]
     assert [c[1] for c in cancels] == [1, PARTIAL]
+
+
+def test_a_driver_that_never_answers_cannot_keep_a_process_blocked():
+    drv = Driver()
+
+    async def pm(p, eps):
+        await p.sleep(3)
+        t0 = p.now()
+        status = await _pm_tell(p, PmVfsUnpause(eps["u"]))
+        return status, round(p.now() - t0, 1)
+
+    async def u(u):
+        await u.p.sleep(1)
+        await mknod(u, "/mute", MUTE)
+        fd = await u.open("/mute", os.O_RDONLY)
+        r = await errno_of(u.read(fd, 8))
+        # the process goes on: VFS serves it (and the driver) as before
+        fd2 = await u.open("/d1", os.O_RDWR | os.O_CREAT)
+        return r, fd2 > fd
+
+    res = _boot({"u": u}, {"drv": drv}, pm=pm)
+    assert res["u"] == (errno.EINTR, True)
+    assert res["pm"] == (0, CANCEL_TIMEOUT)
+    assert [e[:2] for e in drv.log if isinstance(e, tuple) and e[0] == "cancel"] == [
+        ("cancel", MUTE)
+    ]
 
 
 def test_cloning_open_gets_its_own_minor():

@@ -165,7 +165,7 @@ def test_driver_dies_during_open_and_during_cancel():
         from kernel.com import VFS_PROC_NR
         from servers.pm.protocol import PmVfsUnpause
 
-        await p.sleep(2)
+        await p.sleep(3.5)  # the driver dies within CANCEL_TIMEOUT of the cancel
         await p.send(VFS_PROC_NR, PmVfsUnpause(eps["r"]))
         return (await p.receive(VFS_PROC_NR)).status
 
