@@ -6,11 +6,20 @@
 - :mod:`kernel.hw.tlb`: the MMU's translation cache and its invalidation rules.
 - :mod:`kernel.hw.copy`: the copy engine the kernel's vircopy/safecopy build on.
 - :mod:`kernel.hw.clock`: the clock the kernel reads (:func:`now`).
+- :mod:`kernel.hw.console`: the :class:`Console`, a :class:`Keyboard` the host types into
+  (IRQ :data:`KEYBOARD_IRQ`) and a :class:`Screen` the TTY driver writes to.
 
 Everything above this package sees the machine only through these names.
 """
 
 from kernel.hw.clock import now
+from kernel.hw.console import (
+    KEYBOARD_IRQ,
+    RESIZE_IRQ,
+    Console,
+    Keyboard,
+    Screen,
+)
 from kernel.hw.copy import CopyFault, copy_virt, memset_virt, read_virt, write_virt
 from kernel.hw.mmu import (
     CR0_PE,
@@ -56,6 +65,7 @@ __all__ = [
     "CR4_PSE",
     "FRAME_SHIFT",
     "FRAME_SIZE",
+    "KEYBOARD_IRQ",
     "MMU",
     "PDE_4M_FRAME",
     "PDE_4M_RSVD",
@@ -75,11 +85,15 @@ __all__ = [
     "PG_PWT",
     "PG_RW",
     "PG_US",
+    "RESIZE_IRQ",
     "TLB",
     "BusError",
+    "Console",
     "CopyFault",
+    "Keyboard",
     "PageFault",
     "PhysicalMemory",
+    "Screen",
     "TLBEntry",
     "copy_virt",
     "memset_virt",
