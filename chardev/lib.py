@@ -11,15 +11,21 @@ factory of such drivers into a process body that RS starts. The body:
    HARDWARE notifications go to :meth:`Driver.alarm` / :meth:`Driver.intr`, and each
    CDEV request is dispatched.
 
-Open, close, select and cancel run on the main thread. Each read, write and ioctl runs
-as its own kernel thread (``Process.start_thread``), so a request that must wait just
-awaits :meth:`Driver.wait` on a condition while the main thread keeps receiving. Only
-one thread of a process may block in IPC, and the main thread is always receiving:
-every reply therefore leaves with ``senda`` (or ``sendnb`` when the request came by
-``sendrec``), never a blocking send.
+Open, close, select and cancel run on the main thread. Reads, writes and ioctls run on
+a pool of long-lived request threads (MINIX drivers keep a fixed set of worker threads
+too): the main thread queues each request and signals an idle pool thread; it starts
+one more (``Process.start_thread``) only when no pool thread would come back for the
+request by itself (every one is busy and some wait inside requests), and so does a
+request that starts waiting. A request that must wait therefore just awaits
+:meth:`Driver.wait` on a condition while the main thread keeps receiving and other
+requests are served. Only one thread of a process may block in IPC, and the
+main thread is always receiving: every reply therefore leaves with ``senda`` (or
+``sendnb`` when the request came by ``sendrec``), never a blocking send.
 
 Callbacks run as a monitor: the framework holds :attr:`Driver.lock` (a kernel mutex)
-around every callback, and :meth:`Driver.wait` releases it while waiting. A driver's
+around every callback, and :meth:`Driver.wait` releases it while waiting (a pool thread
+holds it from taking a request, through the reply, until it waits for the next one on
+a condition of that same lock, so taking work costs no extra lock). A driver's
 state therefore changes only between its own awaits on a copy or a wait, never behind
 its back, and a wake-up cannot be lost between testing a predicate and waiting.
 
@@ -48,6 +54,7 @@ import contextvars
 import errno
 import random
 import struct
+from collections import deque
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -89,9 +96,14 @@ if TYPE_CHECKING:
     from kernel.kernel import Kernel
     from kernel.process import Process
 
+    _IoMsg = CdevRead | CdevWrite | CdevIoctl
+
 _log = structlog.get_logger("asynix.chardev")
 
 _OPS = CDEV_OP_RD | CDEV_OP_WR | CDEV_OP_ERR
+# Built once: the receive loop tests every message against these.
+_IO_REQUESTS = (CdevRead, CdevWrite, CdevIoctl)
+_REQUESTS = (CdevOpen, CdevClose, *_IO_REQUESTS, CdevCancel, CdevSelect)
 _STATE_MAGIC = b"CDV1"
 
 _handle: contextvars.ContextVar[Process] = contextvars.ContextVar("chardev_handle")
@@ -190,9 +202,16 @@ def _status(result: int | None) -> int:
     return 0 if result is None else int(result)
 
 
+_FIELDS: dict[type[Message], tuple[str, ...]] = {}
+"""Field names of each CDEV request class, looked up once (this runs per request)."""
+
+
 def _well_formed(msg: Message) -> bool:
     """Whether every field of a CDEV request is a plain int (a garbage message is not)."""
-    return all(type(getattr(msg, f.name, None)) is int for f in fields(msg))  # type: ignore[arg-type]
+    names = _FIELDS.get(type(msg))
+    if names is None:
+        names = _FIELDS[type(msg)] = tuple(f.name for f in fields(msg))  # type: ignore[arg-type]
+    return all(type(getattr(msg, n, None)) is int for n in names)
 
 
 # -- the driver ----------------------------------------------------------------------------
@@ -221,6 +240,14 @@ class Driver:
         self._requests: dict[int, Request] = {}
         self._sel: dict[int, tuple[int, int]] = {}
         self._ds = DS_PROC_NR
+        self._queue: deque[tuple[_IoMsg, Request]] = deque()
+        self._work: Condition
+        self._pool = 0
+        """Request threads started (the pool only grows)."""
+        self._idle = 0
+        """Pool threads waiting on ``_work`` that no one has signalled yet."""
+        self._stuck = 0
+        """Pool threads waiting inside a request (:meth:`wait`): they need outside help."""
 
     def _attach(self, proc: Process, label: str, ds: int, faults: Faults) -> None:
         """Bind a new instance to its process (also if the subclass skipped __init__)."""
@@ -233,6 +260,9 @@ class Driver:
         self._open_minors = set()
         self._requests = {}
         self._sel = {}
+        self._queue = deque()
+        self._work = Condition(proc.kernel, self.lock)
+        self._pool = self._idle = self._stuck = 0
 
     # -- what the framework gives the driver ------------------------------------------
 
@@ -269,10 +299,16 @@ class Driver:
         if req.flags & CDEV_NONBLOCK:
             raise WouldBlock
         req.waiting = cond
+        self._stuck += 1
+        if len(self._queue) > self._pool - self._stuck - self._idle:
+            # This thread was the one to take a queued request later: start another
+            # (not a choice point, so no cancel can slip in before the wait).
+            self._grow()
         try:
             await cond.wait()
         finally:
             req.waiting = None
+            self._stuck -= 1
         if req.cancelled:
             raise Cancelled
 
@@ -420,8 +456,8 @@ class Driver:
             await self._reply(msg.m_source, msg.id, status, via_sendrec)
             if self.stateful:
                 await self.checkpoint()
-        elif isinstance(msg, CdevRead | CdevWrite | CdevIoctl):
-            self._start_request(msg, via_sendrec)
+        elif isinstance(msg, _IO_REQUESTS):
+            await self._start_request(msg, via_sendrec)
         elif isinstance(msg, CdevCancel):
             await self._do_cancel(msg)
         elif isinstance(msg, CdevSelect):
@@ -435,7 +471,7 @@ class Driver:
                 await self.checkpoint()
         await self._reply(msg.m_source, msg.id, status, via_sendrec)
 
-    def _start_request(self, msg: CdevRead | CdevWrite | CdevIoctl, via_sendrec: bool) -> None:
+    async def _start_request(self, msg: _IoMsg, via_sendrec: bool) -> None:
         if msg.id in self._requests:
             self.log.warning("dropped: a request of this id is in progress", id=msg.id)
             return
@@ -451,40 +487,59 @@ class Driver:
             grant=grant,
         )
         self._requests[msg.id] = req
+        self._queue.append((msg, req))
+        if self._idle:
+            self._idle -= 1
+            await self._work.signal()
+        elif len(self._queue) > self._pool - self._stuck:
+            # Each queued request needs a pool thread that will come back for it
+            # without outside help: a busy one will, one waiting in a request may not.
+            self._grow()
 
-        async def body(handle: Process) -> None:
-            _handle.set(handle)
+    def _grow(self) -> None:
+        """Start one more pool thread (it takes queued work at once)."""
+        self._pool += 1
+        self.proc.start_thread(f"req{self._pool}", self._pool_thread)
+
+    async def _pool_thread(self, handle: Process) -> None:
+        """A request thread's life: take a queued request, serve it, reply, repeat."""
+        _handle.set(handle)
+        await self.lock.lock()  # held for good, except while waiting
+        while True:
+            while not self._queue:
+                self._idle += 1  # the main thread takes it back when it signals us
+                await self._work.wait()
+            msg, req = self._queue.popleft()
             _request.set(req)
             try:
                 status = await self._run_request(msg, req)
             finally:
                 self._requests.pop(req.id, None)
+                _request.set(None)
             await self._reply(req.src, req.id, status, req.via_sendrec)
-
-        self.proc.start_thread(f"{req.kind}:{msg.id}", body)
 
     def _before_copy(self, grant: Grant) -> None:
         if grant.copies:
             self.faults.check("mid_copy")
 
-    async def _run_request(self, msg: CdevRead | CdevWrite | CdevIoctl, req: Request) -> int:
+    async def _run_request(self, msg: _IoMsg, req: Request) -> int:
+        """Run a request's callback; the caller holds :attr:`lock`."""
         g = req.grant
-        async with self.lock:
-            try:
-                if isinstance(msg, CdevRead):
-                    r = await self.read(msg.minor, msg.pos, g, msg.count, msg.flags, msg.id)
-                elif isinstance(msg, CdevWrite):
-                    r = await self.write(msg.minor, msg.pos, g, msg.count, msg.flags, msg.id)
-                else:
-                    r = await self.ioctl(msg.minor, msg.request, g, msg.user, msg.flags)
-                return _status(r)
-            except Cancelled:
-                return g.moved or -errno.EINTR
-            except WouldBlock:
-                return g.moved or -errno.EAGAIN
-            except OSError as exc:
-                self.log.info("request failed", kind=req.kind, id=req.id, error=str(exc))
-                return g.moved or -(exc.errno or errno.EIO)
+        try:
+            if isinstance(msg, CdevRead):
+                r = await self.read(msg.minor, msg.pos, g, msg.count, msg.flags, msg.id)
+            elif isinstance(msg, CdevWrite):
+                r = await self.write(msg.minor, msg.pos, g, msg.count, msg.flags, msg.id)
+            else:
+                r = await self.ioctl(msg.minor, msg.request, g, msg.user, msg.flags)
+            return _status(r)
+        except Cancelled:
+            return g.moved or -errno.EINTR
+        except WouldBlock:
+            return g.moved or -errno.EAGAIN
+        except OSError as exc:
+            self.log.info("request failed", kind=req.kind, id=req.id, error=str(exc))
+            return g.moved or -(exc.errno or errno.EIO)
 
     async def _do_cancel(self, msg: CdevCancel) -> None:
         req = self._requests.get(msg.id)
@@ -623,10 +678,7 @@ def run(
             if isinstance(msg, Notify):
                 await drv._notification(msg)
                 continue
-            if not isinstance(
-                msg,
-                CdevOpen | CdevClose | CdevRead | CdevWrite | CdevIoctl | CdevCancel | CdevSelect,
-            ):
+            if not isinstance(msg, _REQUESTS):
                 await drv.other(msg)
                 continue
             if not _well_formed(msg):

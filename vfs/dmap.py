@@ -28,8 +28,13 @@ from typing import TYPE_CHECKING, Final
 
 import structlog
 
-from kernel.endpoint import NONE
+from chardev.protocol import CdevReply, CdevSel1Reply, CdevSel2Reply
+from kernel.com import RS_PROC_NR
+from kernel.endpoint import CLOCK, NONE
+from kernel.message import Notify
+from vfs.context import send_reply
 from vfs.filp import FILP_CLOSED
+from vfs.protocol import VfsMapdriver, VfsServiceDown
 
 if TYPE_CHECKING:
     from kernel.message import Message
@@ -45,6 +50,7 @@ TTY_MAJOR: Final = 4
 CTTY_MAJOR: Final = 5
 """``/dev/tty``: the caller's controlling terminal."""
 PTY_MAJOR: Final = 9
+_RS_NOTICES: Final = (VfsMapdriver, VfsServiceDown)
 
 
 def major(dev: int) -> int:
@@ -151,22 +157,23 @@ async def dispatch(vfs: Vfs, p: Process, m: Message) -> bool:
 
     Returns whether it was one of those.
     """
-    from chardev.protocol import CdevReply, CdevSel1Reply, CdevSel2Reply
-    from kernel.com import RS_PROC_NR
-    from kernel.endpoint import CLOCK
-    from kernel.message import Notify
-    from vfs import device, select
-    from vfs.context import send_reply
-    from vfs.protocol import VfsMapdriver, VfsServiceDown
-
+    # device and select import this module: they are imported here, each only on the
+    # branch that needs it (a plain module import is cheap once loaded; this runs for
+    # every message VFS receives).
     src = m.m_source
     if isinstance(m, CdevReply):
-        await device.cdev_reply(vfs, p, m)
+        from vfs.device import cdev_reply
+
+        await cdev_reply(vfs, p, m)
     elif isinstance(m, CdevSel1Reply):
-        await select.reply1(vfs, p, src, m.minor, m.status)
+        from vfs.select import reply1
+
+        await reply1(vfs, p, src, m.minor, m.status)
     elif isinstance(m, CdevSel2Reply):
-        await select.reply2(vfs, p, src, m.minor, m.status)
-    elif isinstance(m, VfsMapdriver | VfsServiceDown):
+        from vfs.select import reply2
+
+        await reply2(vfs, p, src, m.minor, m.status)
+    elif isinstance(m, _RS_NOTICES):
         if src != RS_PROC_NR:
             status = errno.EPERM
         elif isinstance(m, VfsMapdriver):
@@ -175,7 +182,9 @@ async def dispatch(vfs: Vfs, p: Process, m: Message) -> bool:
             status = await do_service_down(vfs, p, m.endpoint)
         await send_reply(p, src, status)
     elif isinstance(m, Notify) and src == CLOCK:
-        await select.expire(vfs, p)
+        from vfs.select import expire
+
+        await expire(vfs, p)
     else:
         return False
     return True

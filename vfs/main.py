@@ -124,8 +124,7 @@ async def _run_call(vfs: Vfs, w: Worker, fp: Fproc, msg: Message) -> None:
         status = exc.errno if isinstance(exc.errno, int) and 0 < exc.errno < 1000 else errno.EIO
     else:
         if result is SUSPEND or isinstance(msg, vmfile.VmWork):
-            log.debug("suspend", endpoint=fp.endpoint, call=msg.mtype)
-            return
+            return  # no reply now (the kernel tracer shows the wait)
         if isinstance(result, tuple):
             value, value2 = result
         else:
