@@ -28,9 +28,11 @@ import anyio
 import structlog
 
 from asynix.bootimage import BOOT_IMAGE, SYS_PROC, USR_PROC, BootConfig, BootContext
+from asynix.terminal import FakeTerminal
 from kernel.com import PM_PROC_NR, RS_PROC_NR, VM_PROC_NR
 from kernel.endpoint import NONE
 from kernel.hw import CR0_PE, CR0_PG, CR0_WP, CR4_PGE, CR4_PSE, MMU, PhysicalMemory
+from kernel.hw.console import Console
 from kernel.kernel import Kernel
 from kernel.policy import make_policy
 from kernel.trace import Tracer
@@ -59,14 +61,22 @@ class System:
         config: the boot options.
         bodies: each boot process's body by label (``bodies["pm"].pm`` is PM's state,
             ``bodies["vm"].server`` VM's), for tests and the fuzzer.
+        console: the fake terminal at the console (``send``, ``expect``, ``screen``...);
+            the tty driver (``/dev/console``) is on the other side of its hardware.
     """
 
     def __init__(
-        self, kernel: Kernel, mailbox: HostMailbox, config: BootConfig, bodies: dict[str, Any]
+        self,
+        kernel: Kernel,
+        mailbox: HostMailbox,
+        config: BootConfig,
+        bodies: dict[str, Any],
+        console: FakeTerminal | None = None,
     ) -> None:
         self.kernel = kernel
         self.config = config
         self.bodies = bodies
+        self.console = console if console is not None else FakeTerminal(Console())
         self._mailbox = mailbox
 
     async def _request(self, req: HostRequest) -> object:
@@ -227,7 +237,7 @@ async def boot(
     kernel.tracer = tracer
     mailbox = HostMailbox()
     ctx = BootContext(config, kernel, mailbox, table)
-    system = System(kernel, mailbox, config, ctx.bodies)
+    system = System(kernel, mailbox, config, ctx.bodies, FakeTerminal(ctx.console))
     log.info("booting", memory=memory, processes=[e.label for e in table])
     async with kernel:
         try:
@@ -254,6 +264,7 @@ async def boot(
             log.info("running", clock=kernel.clock())
             yield system
         finally:
+            system.console.close()
             kernel.shutdown()
             if tracer is not None and trace is not None:
                 tracer.write(trace)

@@ -17,7 +17,9 @@ init last.
 
 The drivers are not boot-image rows: RS starts them from its *service table*
 (:func:`services`; by default the character drivers of :mod:`chardev.drivers`), so
-that it is their signal manager and restarts them when they die.
+that it is their signal manager and restarts them when they die. The boot context
+carries the machine's console hardware (:attr:`BootContext.console`), which RS's table
+hands to the tty driver.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from kernel.com import (
     VFS_PROC_NR,
     VM_PROC_NR,
 )
+from kernel.hw.console import Console
 from kernel.priv import SYSTEM_PRIV, USER_PRIV, Priv
 
 if TYPE_CHECKING:
@@ -82,6 +85,8 @@ class BootContext:
         bodies: the process bodies made so far, by label (``asynix.System`` keeps them
             so that tests can read a server's state).
         rs_mailbox: RS's host mailbox (``System.kill_service`` posts there).
+        console: the console hardware (keyboard and screen) the tty driver drives and
+            ``System.console`` sits at.
     """
 
     config: BootConfig
@@ -90,6 +95,7 @@ class BootContext:
     image: Sequence[BootEntry]
     bodies: dict[str, Any] = field(default_factory=dict)
     rs_mailbox: RsHostMailbox = field(default_factory=lambda: _new_rs_mailbox())
+    console: Console = field(default_factory=Console)
 
 
 def _new_rs_mailbox() -> RsHostMailbox:
@@ -158,16 +164,17 @@ def _ds(ctx: BootContext) -> Any:  # noqa: ANN401 - a process body
     return make_ds()
 
 
-def services(config: BootConfig) -> Sequence[ServiceSpec]:
+def services(config: BootConfig, console: Console | None = None) -> Sequence[ServiceSpec]:
     """RS's service table: ``config.services``, or by default every character driver.
 
-    A driver is one row of :data:`chardev.drivers.DRIVERS` (label, factory, major).
+    A driver is one row of :data:`chardev.drivers.DRIVERS` (label, factory, major); the
+    tty driver drives ``console``.
     """
     if config.services is not None:
         return config.services
     from chardev.drivers import services as char_drivers
 
-    return char_drivers()
+    return char_drivers(console=console)
 
 
 def _rs(ctx: BootContext) -> Any:  # noqa: ANN401 - a process body
@@ -178,7 +185,7 @@ def _rs(ctx: BootContext) -> Any:  # noqa: ANN401 - a process body
 
     return make_rs(
         RsConfig(
-            services=services(ctx.config),
+            services=services(ctx.config, ctx.console),
             host=ctx.rs_mailbox,
             ds=present(DS_PROC_NR),
             vfs=present(VFS_PROC_NR),

@@ -178,20 +178,25 @@ class FakeTerminal:
     ) -> re.Match[str]:
         """Wait until ``pattern`` appears on the screen; return the match.
 
-        A str is searched for literally, a compiled pattern with ``search``, in
-        :attr:`text`. ``timeout`` is in seconds of the anyio clock (virtual time under
+        A str is searched for literally in the screen's rows as the VT100 holds them
+        (padded with blanks to the screen's width, so a prompt ending in a space, as
+        ``"name? "``, matches); a compiled pattern with ``search`` in :attr:`text` (rows
+        with trailing blanks stripped, so ``^hello$`` with ``re.M`` anchors as
+        expected). ``timeout`` is in seconds of the anyio clock (virtual time under
         trio's ``MockClock``).
 
         Raises:
             TimeoutError: the pattern did not appear in time (the message shows the screen).
         """
-        regex = pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))
+        literal = not isinstance(pattern, re.Pattern)
+        regex = re.compile(re.escape(pattern)) if isinstance(pattern, str) else pattern
         with anyio.move_on_after(timeout):
             while True:
                 changed = self._changed
                 if changed is None:
                     changed = self._changed = anyio.Event()
-                if (match := regex.search(self.text)) is not None:
+                text = "\n".join(self._vt.display) if literal else self.text
+                if (match := regex.search(text)) is not None:
                     return match
                 await changed.wait()
         screen = "\n".join(f"|{line}" for line in self.screen)

@@ -227,3 +227,17 @@ async def test_cursor_position_report_reaches_the_driver(autojump_clock):
         await anyio.sleep(1)
         assert term.output == b"xy\x1b[6n\x1b[1;3R"
         assert term.screen[0] == "xy"
+
+
+async def test_expect_a_literal_prompt_ending_in_a_space(autojump_clock):
+    """A str matches the padded rows, so a trailing space in a prompt counts."""
+    from kernel.hw.console import Console
+
+    console = Console(rows=4, cols=20)
+    term = FakeTerminal(console)
+    console.screen.write(b"name? ")
+    m = await term.expect("name? ", timeout=1)
+    assert m.group(0) == "name? "
+    assert term.screen[0] == "name?"
+    with pytest.raises(TimeoutError):
+        await term.expect("name?  x", timeout=1)

@@ -105,8 +105,18 @@ async def test_live_update_keeps_counter_and_open_minor(autojump_clock):
 
 
 def test_driver_table():
-    assert [(d.label, d.major) for d in DRIVERS] == [("memory", 1), ("log", 15), ("hello", 17)]
+    assert [(d.label, d.major) for d in DRIVERS] == [
+        ("memory", 1),
+        ("log", 15),
+        ("hello", 17),
+        ("tty", 4),
+    ]
     assert driver("hello").major == HELLO_MAJOR
     specs = services()
-    assert [(s.label, s.major) for s in specs] == [("memory", 1), ("log", 15), ("hello", 17)]
+    assert [(s.label, s.major) for s in specs] == [
+        ("memory", 1),
+        ("log", 15),
+        ("hello", 17),
+        ("tty", 4),
+    ]
     assert all(callable(s.factory()) for s in specs)
