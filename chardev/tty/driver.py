@@ -33,13 +33,31 @@ starts with default termios.
 from __future__ import annotations
 
 import errno
-import struct
 from typing import TYPE_CHECKING, Final
 
 from chardev.lib import Cancelled, Driver, WouldBlock
-from chardev.protocol import _IOR, _IOW, CDEV_OP_RD, CDEV_OP_WR
+from chardev.protocol import CDEV_OP_RD, CDEV_OP_WR
 from chardev.tty.linedisc import LineDiscipline
-from chardev.tty.termios import TCSADRAIN, TCSAFLUSH, TCSANOW, TERMIOS_SIZE, Termios
+from chardev.tty.termios import (
+    TCGETS,
+    TCGETS_IOC,
+    TCSADRAIN,
+    TCSAFLUSH,
+    TCSANOW,
+    TCSETS,
+    TCSETS_IOC,
+    TCSETSF,
+    TCSETSF_IOC,
+    TCSETSW,
+    TCSETSW_IOC,
+    TERMIOS_SIZE,
+    TIOCGWINSZ,
+    TIOCGWINSZ_IOC,
+    TIOCSWINSZ,
+    TIOCSWINSZ_IOC,
+    WINSIZE,
+    Termios,
+)
 from kernel.hw.console import KEYBOARD_IRQ, RESIZE_IRQ, Console
 
 if TYPE_CHECKING:
@@ -49,23 +67,6 @@ if TYPE_CHECKING:
 TTY_MAJOR: Final = 4
 """The console's major (``/dev/console``, minor 0)."""
 CONSOLE_MINOR: Final = 0
-
-TCGETS: Final = 0x5401
-TCSETS: Final = 0x5402
-TCSETSW: Final = 0x5403
-TCSETSF: Final = 0x5404
-TIOCGWINSZ: Final = 0x5413
-TIOCSWINSZ: Final = 0x5414
-
-WINSIZE: Final = struct.Struct("<4H")
-"""``struct winsize``: ws_row, ws_col, ws_xpixel, ws_ypixel."""
-
-TCGETS_IOC: Final = _IOR("T", 0x01, TERMIOS_SIZE)
-TCSETS_IOC: Final = _IOW("T", 0x02, TERMIOS_SIZE)
-TCSETSW_IOC: Final = _IOW("T", 0x03, TERMIOS_SIZE)
-TCSETSF_IOC: Final = _IOW("T", 0x04, TERMIOS_SIZE)
-TIOCGWINSZ_IOC: Final = _IOR("T", 0x13, WINSIZE.size)
-TIOCSWINSZ_IOC: Final = _IOW("T", 0x14, WINSIZE.size)
 
 _TIOCSCTTY: Final = 0x2000_0000 | (ord("t") << 8) | 97  # NetBSD's _IO('t', 97), as VFS's
 

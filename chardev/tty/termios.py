@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from chardev.protocol import _IOR, _IOW
+
 # -- c_iflag -------------------------------------------------------------------------------
 IGNBRK: Final = 0x1
 BRKINT: Final = 0x2
@@ -122,6 +124,24 @@ _DEFAULT_CHARS: Final = {
 _PACKED: Final = struct.Struct("<4IB32s3x2I")
 TERMIOS_SIZE: Final = _PACKED.size
 _U32_MAX: Final = 0xFFFF_FFFF
+
+# -- terminal ioctls (the console driver's requests; libc's termios calls send them) -------
+TCGETS: Final = 0x5401
+TCSETS: Final = 0x5402
+TCSETSW: Final = 0x5403
+TCSETSF: Final = 0x5404
+TIOCGWINSZ: Final = 0x5413
+TIOCSWINSZ: Final = 0x5414
+
+WINSIZE: Final = struct.Struct("<4H")
+"""``struct winsize``: ws_row, ws_col, ws_xpixel, ws_ypixel."""
+
+TCGETS_IOC: Final = _IOR("T", 0x01, TERMIOS_SIZE)
+TCSETS_IOC: Final = _IOW("T", 0x02, TERMIOS_SIZE)
+TCSETSW_IOC: Final = _IOW("T", 0x03, TERMIOS_SIZE)
+TCSETSF_IOC: Final = _IOW("T", 0x04, TERMIOS_SIZE)
+TIOCGWINSZ_IOC: Final = _IOR("T", 0x13, WINSIZE.size)
+TIOCSWINSZ_IOC: Final = _IOW("T", 0x14, WINSIZE.size)
 
 
 def default_cc() -> list[int]:
