@@ -23,23 +23,12 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from servers.host import HostRequest
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-
-@dataclass(eq=False)
-class HostRequest:
-    """One request from the host; PM sets ``done`` when it has answered."""
-
-    done: anyio.Event = field(default_factory=anyio.Event, init=False)
-    result: object = field(default=None, init=False)
-    error: BaseException | None = field(default=None, init=False)
-
-    def answer(self, result: object = None, error: BaseException | None = None) -> None:
-        """Record the outcome and wake the host (never blocks)."""
-        self.result = result
-        self.error = error
-        self.done.set()
+__all__ = ["HostMailbox", "HostRequest", "MeminfoRequest", "SpawnRequest", "WaitRequest"]
 
 
 @dataclass(eq=False)

@@ -16,27 +16,14 @@ from typing import Final
 
 import anyio
 
+from servers.host import HostRequest
+
 RS_HOST_IRQ: Final = 1
 """The interrupt the host raises for RS when its mailbox holds requests."""
 
 
 @dataclass(eq=False)
-class RsHostRequest:
-    """One request from the host; RS sets ``done`` when it has answered."""
-
-    done: anyio.Event = field(default_factory=anyio.Event, init=False)
-    result: object = field(default=None, init=False)
-    error: BaseException | None = field(default=None, init=False)
-
-    def answer(self, result: object = None, error: BaseException | None = None) -> None:
-        """Record the outcome and wake the host (never blocks)."""
-        self.result = result
-        self.error = error
-        self.done.set()
-
-
-@dataclass(eq=False)
-class KillServiceRequest(RsHostRequest):
+class KillServiceRequest(HostRequest):
     """Crash the running instance of ``label`` as a fault would (SIGSEGV).
 
     Result: the endpoint that was killed. Error: OSError(ESRCH) if ``label`` is not
@@ -57,7 +44,7 @@ class RsHostMailbox:
         failed: RS's crash, if it crashed.
     """
 
-    requests: deque[RsHostRequest] = field(default_factory=deque)
+    requests: deque[HostRequest] = field(default_factory=deque)
     services_up: anyio.Event = field(default_factory=anyio.Event)
     failed: BaseException | None = None
 
