@@ -117,18 +117,13 @@ async def start_program(
         raise
 
     async def told(status: int) -> None:
-        if status:
-            await _undo(pm, mp)
-        elif (mp.uid, mp.gid) != (parent.uid, parent.gid):
+        if not status and (mp.uid, mp.gid) != (parent.uid, parent.gid):
             # VFS copied the parent's ids with the fork: give it the new ones first.
-            await pm.tell_vfs(mp, PmVfsSetids(ep, mp.uid, mp.euid, mp.gid, mp.egid), ids_told)
-            return
+            await pm.tell_vfs(mp, PmVfsSetids(ep, mp.uid, mp.euid, mp.gid, mp.egid), ready)
         else:
-            await pm.kresume(mp)
-        if started is not None:
-            started(mp, status)
+            await ready(status)
 
-    async def ids_told(status: int) -> None:
+    async def ready(status: int) -> None:
         if status:
             await _undo(pm, mp)
         else:
