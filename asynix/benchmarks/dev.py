@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import time
 
-import asynix
 from asynix.bench import benchmark
-from asynix.benchmarks.pm import _quiet
+from asynix.benchmarks import run_program
 from userland import libc
 
 _SELECT_FDS = 64
@@ -36,9 +35,7 @@ async def _zero_4k(n: int) -> float:
         elapsed[0] = time.perf_counter() - start
         return 0
 
-    with _quiet():
-        async with asynix.boot() as system:
-            await system.wait(await system.spawn(prog))
+    await run_program(prog)
     return elapsed[0]
 
 
@@ -61,7 +58,5 @@ async def _select_64(n: int) -> float:
         elapsed[0] = time.perf_counter() - start
         return 0
 
-    with _quiet():
-        async with asynix.boot() as system:
-            await system.wait(await system.spawn(prog))
+    await run_program(prog)
     return elapsed[0]

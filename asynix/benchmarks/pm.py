@@ -14,32 +14,15 @@ measure the system rather than the console.
 
 from __future__ import annotations
 
-import logging
 import time
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-import structlog
 
 import asynix
 from asynix.bench import benchmark
+from asynix.benchmarks import quiet, run_program
 from userland import libc
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Drop log events below WARNING for the duration (benchmarks only)."""
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
 
 
 @benchmark("pm.getpid", ops=20_000, kind="rate", unit="calls/s", ratio=True, goal="ratio <= 2.5")
@@ -54,9 +37,7 @@ async def _getpid(n: int) -> float:
         elapsed[0] = time.perf_counter() - start
         return 0
 
-    with _quiet():
-        async with asynix.boot() as system:
-            await system.wait(await system.spawn(prog))
+    await run_program(prog)
     return elapsed[0]
 
 
@@ -76,9 +57,7 @@ async def _fork_wait(n: int) -> float:
         elapsed[0] = time.perf_counter() - start
         return 0
 
-    with _quiet():
-        async with asynix.boot() as system:
-            await system.wait(await system.spawn(prog))
+    await run_program(prog)
     return elapsed[0]
 
 
@@ -97,5 +76,5 @@ def _boot_once() -> float:
 
 @benchmark("boot", ops=1, kind="wall", unit="s", goal="<= 0.5 s")
 async def _boot(n: int) -> float:
-    with _quiet():
+    with quiet():
         return min([await anyio.to_thread.run_sync(_boot_once) for _ in range(n)])

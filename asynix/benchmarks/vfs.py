@@ -15,32 +15,13 @@ The system's own logging is quieted to warnings while they run.
 
 from __future__ import annotations
 
-import logging
 import time
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
-import structlog
-
-import asynix
 from asynix.bench import benchmark
+from asynix.benchmarks import run_program
 from userland import libc
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
 _PIPE_CHUNK = 4096
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Drop log events below WARNING for the duration (benchmarks only)."""
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
 
 
 @benchmark("vfs.open_close", ops=5_000, kind="rate", unit="open+close/s", ratio=True)
@@ -56,9 +37,7 @@ async def _open_close(n: int) -> float:
         elapsed[0] = time.perf_counter() - start
         return 0
 
-    with _quiet():
-        async with asynix.boot() as system:
-            await system.wait(await system.spawn(prog))
+    await run_program(prog)
     return elapsed[0]
 
 
@@ -94,9 +73,7 @@ async def _pipe_4k(n: int) -> float:
         elapsed[0] = time.perf_counter() - start
         return libc.waitstatus_to_exitcode(status)
 
-    with _quiet():
-        async with asynix.boot() as system:
-            code = await system.wait(await system.spawn(prog))
+    code = await run_program(prog)
     if code != 0:
         raise RuntimeError(f"vfs.pipe_4k: the reader saw the wrong byte count ({code})")
     return elapsed[0]
