@@ -37,3 +37,12 @@ async def run(main, argv=None, *, uid=0, **kwargs: Any) -> int:
 
 BASE = 7
 """Processes PM's table holds on an idle booted system: vm, pm, vfs, ramfs, ds, rs, init."""
+
+
+async def errno_of(awaitable, *, ok: Any = 0) -> Any:
+    """The errno ``awaitable`` fails with (an OSError), or ``ok`` when it succeeds."""
+    try:
+        await awaitable
+    except OSError as exc:
+        return exc.errno
+    return ok

@@ -5,24 +5,20 @@ afterwards; errnos have their own file (test_files_errors.py).
 """
 
 import errno
+import functools
 import pathlib
 import stat
 
 import pytest
 
+from tests.pm.support import errno_of as _errno_of
 from tests.pm.support import run
 from userland import libc, programs
 
 RW_CREAT = libc.O_RDWR | libc.O_CREAT
 
-
-async def errno_of(awaitable):
-    """The errno ``awaitable`` fails with (None if it succeeds)."""
-    try:
-        await awaitable
-    except OSError as exc:
-        return exc.errno
-    return None
+errno_of = functools.partial(_errno_of, ok=None)
+"""The errno an awaitable fails with (None if it succeeds)."""
 
 
 async def test_create_write_read_and_lseek_with_a_hole_reading_as_zeros(autojump_clock):

@@ -5,9 +5,11 @@ EMFILE, ELOOP, EEXIST, EISDIR, ESPIPE, EINVAL, and Python's OSError subclasses.
 """
 
 import errno
+import functools
 
 import pytest
 
+from tests.pm.support import errno_of as _errno_of
 from tests.pm.support import run
 from userland import libc
 
@@ -15,14 +17,8 @@ RW_CREAT = libc.O_RDWR | libc.O_CREAT
 UNMAPPED = 0x5000_0000
 """An address no process has mapped (between the heap and the mmap area)."""
 
-
-async def errno_of(awaitable):
-    """The errno ``awaitable`` fails with (None if it succeeds)."""
-    try:
-        await awaitable
-    except OSError as exc:
-        return exc.errno
-    return None
+errno_of = functools.partial(_errno_of, ok=None)
+"""The errno an awaitable fails with (None if it succeeds)."""
 
 
 async def test_ebadf(autojump_clock):

@@ -2,16 +2,8 @@
 
 import errno
 
-from tests.pm.support import run
+from tests.pm.support import errno_of, run
 from userland import libc
-
-
-async def _errno(coro):
-    try:
-        await coro
-    except OSError as exc:
-        return exc.errno
-    return 0
 
 
 async def test_select_on_files_and_pipes(autojump_clock):
@@ -62,10 +54,10 @@ async def test_select_timeout_and_errors(autojump_clock):
         t0 = await libc.time()
         seen["timeout"] = await libc.select([r], [], [], 1.5)
         seen["took"] = await libc.time() - t0
-        seen["ebadf"] = await _errno(libc.select([77], [], [], 0))
-        seen["einval"] = await _errno(libc.select([r], [], [], -1))
+        seen["ebadf"] = await errno_of(libc.select([77], [], [], 0))
+        seen["einval"] = await errno_of(libc.select([r], [], [], -1))
         fd = await libc.open("/tmp", libc.O_RDONLY)
-        seen["dir"] = await _errno(libc.select([fd], [], [], 0))
+        seen["dir"] = await errno_of(libc.select([fd], [], [], 0))
         return 0
 
     assert await run(prog) == 0
@@ -83,7 +75,7 @@ async def test_a_signal_interrupts_select(autojump_clock):
         r, _w = await libc.pipe()
         await libc.signal(libc.SIGALRM, lambda s: seen.setdefault("handler", s))
         await libc.alarm(1)
-        seen["errno"] = await _errno(libc.select([r], [], [], None))
+        seen["errno"] = await errno_of(libc.select([r], [], [], None))
         return 0
 
     assert await run(prog) == 0
@@ -109,7 +101,7 @@ async def test_select_on_char_devices(autojump_clock):
         seen["log woken"] = await libc.select([log], [], [], 10)
         await libc.waitpid(pid, 0)
         # /dev/null's driver has no select hook: the driver answers EBADF.
-        seen["null"] = await _errno(libc.select([null], [], [], 0))
+        seen["null"] = await errno_of(libc.select([null], [], [], 0))
         return 0
 
     assert await run(prog) == 0

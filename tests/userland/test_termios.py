@@ -3,16 +3,8 @@
 import errno
 import re
 
-from tests.pm.support import booted
+from tests.pm.support import booted, errno_of
 from userland import libc
-
-
-async def _errno(coro):
-    try:
-        await coro
-    except OSError as exc:
-        return exc.errno
-    return 0
 
 
 async def test_isatty_ttyname_and_defaults(autojump_clock):
@@ -25,19 +17,19 @@ async def test_isatty_ttyname_and_defaults(autojump_clock):
         r, w = await libc.pipe()
         seen["isatty"] = [await libc.isatty(fd) for fd in (tty, null, f, r, w, 99)]
         seen["ttyname"] = await libc.ttyname(tty)
-        seen["ttyname pipe"] = await _errno(libc.ttyname(r))
-        seen["ttyname null"] = await _errno(libc.ttyname(null))
+        seen["ttyname pipe"] = await errno_of(libc.ttyname(r))
+        seen["ttyname null"] = await errno_of(libc.ttyname(null))
         seen["attrs"] = await libc.tcgetattr(tty)
-        seen["get pipe"] = await _errno(libc.tcgetattr(r))
-        seen["get file"] = await _errno(libc.tcgetattr(f))
-        seen["get bad fd"] = await _errno(libc.tcgetattr(99))
+        seen["get pipe"] = await errno_of(libc.tcgetattr(r))
+        seen["get file"] = await errno_of(libc.tcgetattr(f))
+        seen["get bad fd"] = await errno_of(libc.tcgetattr(99))
         attrs = seen["attrs"]
-        seen["bad when"] = await _errno(libc.tcsetattr(tty, 7, attrs))
-        seen["bad attrs"] = await _errno(libc.tcsetattr(tty, libc.TCSANOW, attrs[:6]))
-        seen["bad cc"] = await _errno(
+        seen["bad when"] = await errno_of(libc.tcsetattr(tty, 7, attrs))
+        seen["bad attrs"] = await errno_of(libc.tcsetattr(tty, libc.TCSANOW, attrs[:6]))
+        seen["bad cc"] = await errno_of(
             libc.tcsetattr(tty, libc.TCSANOW, [*attrs[:6], [b"ab"] * libc.NCCS])
         )
-        seen["set pipe"] = await _errno(libc.tcsetattr(w, libc.TCSANOW, attrs))
+        seen["set pipe"] = await errno_of(libc.tcsetattr(w, libc.TCSANOW, attrs))
         seen["unchanged"] = await libc.tcgetattr(tty) == attrs
         return 0
 
@@ -147,10 +139,10 @@ async def test_window_size_follows_the_terminal(autojump_clock):
         seen["after"] = await libc.tcgetwinsize(fd)
         await libc.tcsetwinsize(fd, (50, 132))
         seen["set"] = await libc.tcgetwinsize(fd)
-        seen["bad"] = await _errno(libc.tcsetwinsize(fd, (1, 2, 3)))
-        seen["range"] = await _errno(libc.tcsetwinsize(fd, (-1, 80)))
+        seen["bad"] = await errno_of(libc.tcsetwinsize(fd, (1, 2, 3)))
+        seen["range"] = await errno_of(libc.tcsetwinsize(fd, (-1, 80)))
         r, _w = await libc.pipe()
-        seen["pipe"] = await _errno(libc.tcgetwinsize(r))
+        seen["pipe"] = await errno_of(libc.tcgetwinsize(r))
         await libc.write(fd, b"done\n")
         return 0
 
