@@ -39,14 +39,18 @@ from kernel.trace import Tracer
 from servers.pm.host import HostMailbox, HostRequest, MeminfoRequest, SpawnRequest, WaitRequest
 from servers.pm.protocol import HOST_IRQ
 from servers.rs.host import RS_HOST_IRQ, KillServiceRequest
+from userland import hostrun
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
     from asynix.bootimage import BootEntry
     from servers.rs.service import ServiceSpec
 
 _log = structlog.get_logger("asynix.boot")
+
+DEFAULT_ENV: Final = {"PATH": "/bin:/sbin", "HOME": "/root", "TERM": "vt100"}
+"""The environment :meth:`System.run` and :meth:`System.sh` give a command by default."""
 
 BOOT_TIMEOUT: Final = 60.0
 """Seconds (of the kernel clock) boot waits for init before giving up."""
@@ -127,6 +131,47 @@ class System:
         code = await self._request(WaitRequest(pid=pid))
         assert isinstance(code, int)
         return code
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | str | None = None,
+        uid: int = 0,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[int, str]:
+        """Run the program at ``argv[0]`` with ``argv``; returns ``(status, output)``.
+
+        A collector process (a child of init owned by ``uid``) forks, the child execs
+        the program with a pipe as standard output and standard error and ``stdin``
+        (text or bytes; ``/dev/null`` when None) as standard input, and the collector
+        reads the output until end of file (:mod:`userland.hostrun`). ``status`` is
+        ``subprocess``-style (minus the signal that killed the program); ``output``
+        is stdout and stderr interleaved as written, decoded as UTF-8.
+
+        Raises:
+            OSError: the collector could not be started (EAGAIN, ENOMEM).
+            RuntimeError: the collector died before the program ended.
+        """
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        result = hostrun.Collected()
+        environment = dict(DEFAULT_ENV if env is None else env)
+        main = hostrun.collector(argv, data, environment, result)
+        code = await self.wait(await self.spawn(main, ["collect", *argv], uid=uid))
+        if result.status is None:
+            raise RuntimeError(f"the collector of {list(argv)!r} ended with {code}")
+        return result.status, result.output.decode("utf-8", "replace")
+
+    async def sh(
+        self,
+        line: str,
+        *,
+        stdin: bytes | str | None = None,
+        uid: int = 0,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[int, str]:
+        """Run ``line`` with ``/bin/sh -c``; returns ``(status, output)`` as :meth:`run`."""
+        return await self.run(["/bin/sh", "-c", line], stdin=stdin, uid=uid, env=env)
 
     async def kill_service(self, label: str) -> None:
         """Crash the running instance of service ``label`` as a fault would; RS restarts it.

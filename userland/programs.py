@@ -114,10 +114,28 @@ class Runtime:
 RUNTIME: Final = Runtime()
 
 
+def register_commands() -> None:
+    """Install every command module of :mod:`userland.bin` at ``/bin/NAME``."""
+    import pkgutil
+
+    import userland.bin
+
+    for info in pkgutil.iter_modules(userland.bin.__path__):
+        module = importlib.import_module(f"userland.bin.{info.name}")
+        main = getattr(module, "main", None)
+        if main is None:
+            continue
+        names = getattr(module, "NAMES", (info.name.rstrip("_"),))
+        for name in names:
+            register(f"/bin/{name}", main)
+
+
 def _register_builtin() -> None:
-    from userland import init
+    from userland import getty, init
 
     register("/sbin/init", init.main)
+    register("/sbin/getty", getty.main)
+    register_commands()
 
 
 _register_builtin()

@@ -20,6 +20,7 @@ Modules: :mod:`~userland.libc.process` (fork, exec, exit, wait, ids, sessions),
 :mod:`~userland.libc.select` (select), :mod:`~userland.libc.clock` (time, monotonic,
 sleep), :mod:`~userland.libc.service` (service control: RS),
 :mod:`~userland.libc.termios` (terminal settings: the tty driver),
+:mod:`~userland.libc.stdio` (whole writes and reads, lines, error messages),
 :mod:`~userland.libc.crt0` (``_start``).
 """
 
