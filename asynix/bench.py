@@ -32,6 +32,7 @@ _MODULES = (
     "asynix.benchmarks.pm",
     "asynix.benchmarks.vfs",
     "asynix.benchmarks.dev",
+    "asynix.benchmarks.boot",
 )
 
 

@@ -3,7 +3,8 @@
 Every program registered when the system boots is a file, mode 0755, at its path
 (``/bin/ls``, ``/sbin/init``: its ``#!asynix`` line, see :mod:`userland.programs`).
 ``/dev`` holds the device nodes of the drivers asynix has, numbered as MINIX numbers
-them (``major << 8 | minor``; see :data:`DEVICES`). ``/tmp`` is world-writable with
+them (``major << 8 | minor``; see :data:`DEVICES`); ``/dev/pts`` starts empty and holds
+the pty slaves the pty driver makes (docs/pty.md). ``/tmp`` is world-writable with
 the sticky bit; ``/etc`` holds a ``passwd``, ``group`` and ``motd``; ``/home`` holds
 ``user``'s home; ``/usr`` and ``/var`` exist.
 
@@ -67,6 +68,7 @@ def tree() -> tuple[Entry, ...]:
         Entry("dir", "/bin"),
         Entry("dir", "/sbin"),
         Entry("dir", "/dev"),
+        Entry("dir", "/dev/pts"),
         Entry("dir", "/etc"),
         Entry("dir", "/home"),
         Entry("dir", "/home/user", 0o755, uid=100, gid=100),

@@ -21,6 +21,7 @@ from chardev.lib import Faults, run
 from chardev.log import LOG_MAJOR, Log
 from chardev.memory import MEMORY_MAJOR, Memory
 from chardev.tty.driver import TTY_MAJOR, Tty
+from chardev.tty.pty import PTY_MAJOR, Pty
 from kernel.com import MEM_PROC_NR
 from servers.rs.service import ServiceSpec
 
@@ -65,6 +66,7 @@ DRIVERS: tuple[CharDriver, ...] = (
     CharDriver("log", LOG_MAJOR, Log),
     CharDriver("hello", HELLO_MAJOR, Hello),
     CharDriver("tty", TTY_MAJOR, Tty, console=True),
+    CharDriver("pty", PTY_MAJOR, Pty),
 )
 """Every character driver, in start order."""
 

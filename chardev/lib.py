@@ -11,7 +11,9 @@ factory of such drivers into a process body that RS starts. The body:
    HARDWARE notifications go to :meth:`Driver.alarm` / :meth:`Driver.intr`, and each
    CDEV request is dispatched.
 
-Open, close, select and cancel run on the main thread. Reads, writes and ioctls run on
+Open, close, select and cancel run on the main thread, and so do the reads, writes and
+ioctls whose callback is marked :func:`never_waits` (MINIX's libchardriver runs every
+callback that way: it has one thread). Other reads, writes and ioctls run on
 a pool of long-lived request threads (MINIX drivers keep a fixed set of worker threads
 too): the main thread queues each request and signals an idle pool thread; it starts
 one more (``Process.start_thread``) only when no pool thread would come back for the
@@ -25,9 +27,11 @@ main thread is always receiving: every reply therefore leaves with ``senda`` (or
 Callbacks run as a monitor: the framework holds :attr:`Driver.lock` (a kernel mutex)
 around every callback, and :meth:`Driver.wait` releases it while waiting (a pool thread
 holds it from taking a request, through the reply, until it waits for the next one on
-a condition of that same lock, so taking work costs no extra lock). A driver's
-state therefore changes only between its own awaits on a copy or a wait, never behind
-its back, and a wake-up cannot be lost between testing a predicate and waiting.
+a condition of that same lock, so taking work costs no extra lock; a
+:func:`never_waits` callback skips it while no pool thread exists, since no other
+thread could contend). A driver's state therefore changes only between its own awaits
+on a copy or a wait, never behind its back, and a wake-up cannot be lost between
+testing a predicate and waiting.
 
 Cancellation (CDEV_CANCEL) is deterministic and goes through the kernel: the request
 is marked cancelled and the condition it waits on is broadcast; its
@@ -35,7 +39,9 @@ is marked cancelled and the condition it waits on is broadcast; its
 request with the bytes it moved (its grant's ``moved``) or EINTR. A request that is
 not waiting finishes normally, and its reply is the cancel's answer (MINIX's rule).
 A non-blocking request (CDEV_NONBLOCK) that would wait gets EAGAIN (or its partial
-count) the same way.
+count) the same way. A :func:`never_waits` callback that calls :meth:`Driver.wait`
+anyway is a driver bug: the wait raises at once, the request fails with EIO and the
+framework logs an error (the main thread must never wait inside a request).
 
 MINIX's rules kept: requests other than open for a minor not opened since the
 (re)start are dropped with no reply; a CDEV_CLONED open marks the new minor open;
@@ -56,7 +62,8 @@ import random
 import struct
 from collections import deque
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
@@ -104,6 +111,7 @@ _OPS = CDEV_OP_RD | CDEV_OP_WR | CDEV_OP_ERR
 # Built once: the receive loop tests every message against these.
 _IO_REQUESTS = (CdevRead, CdevWrite, CdevIoctl)
 _REQUESTS = (CdevOpen, CdevClose, *_IO_REQUESTS, CdevCancel, CdevSelect)
+_KINDS: dict[type[Message], str] = {CdevRead: "read", CdevWrite: "write", CdevIoctl: "ioctl"}
 _STATE_MAGIC = b"CDV1"
 
 _handle: contextvars.ContextVar[Process] = contextvars.ContextVar("chardev_handle")
@@ -122,6 +130,28 @@ class WouldBlock(Exception):
 
 class InjectedCrash(RuntimeError):
     """The crash :class:`Faults` injects: it escapes the driver's process."""
+
+
+class _WaitInline(Exception):
+    """Raised by :meth:`Driver.wait` in a :func:`never_waits` callback (a driver bug)."""
+
+
+_INLINE_ATTR = "_chardev_never_waits"
+_Callback = TypeVar("_Callback", bound="Callable[..., Awaitable[int]]")
+
+
+def never_waits(callback: _Callback) -> _Callback:
+    """Mark a ``read``, ``write`` or ``ioctl`` callback that never calls :meth:`Driver.wait`.
+
+    The main thread then runs it itself, between two receives, instead of handing the
+    request to a pool thread: the request costs no thread switch. The callback may
+    copy through its grant, send (``notify_select``, a broadcast) and return, but it
+    must not wait: if it calls :meth:`Driver.wait`, the wait raises, the request fails
+    with EIO and the framework logs an error. Cancels cannot reach such a request (the
+    main thread is busy with it until it has replied).
+    """
+    setattr(callback, _INLINE_ATTR, True)
+    return callback
 
 
 # -- fault injection -----------------------------------------------------------------------
@@ -183,7 +213,7 @@ given to :func:`run` directly wins.
 # -- requests ------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@dataclass(slots=True, eq=False)
 class Request:
     """A read, write or ioctl in progress: one per user process (``id``)."""
 
@@ -196,22 +226,29 @@ class Request:
     grant: Grant
     cancelled: bool = False
     waiting: Condition | None = None
+    inline: bool = False
+    """Run on the main thread (a :func:`never_waits` callback): it must not wait."""
 
 
 def _status(result: int | None) -> int:
     return 0 if result is None else int(result)
 
 
-_FIELDS: dict[type[Message], tuple[str, ...]] = {}
-"""Field names of each CDEV request class, looked up once (this runs per request)."""
+_FIELDS: dict[type[Message], Callable[[Message], tuple[object, ...]]] = {}
+"""A getter of the fields of each CDEV request class, made once (this runs per request)."""
+_INTS = {int}
 
 
 def _well_formed(msg: Message) -> bool:
     """Whether every field of a CDEV request is a plain int (a garbage message is not)."""
-    names = _FIELDS.get(type(msg))
-    if names is None:
-        names = _FIELDS[type(msg)] = tuple(f.name for f in fields(msg))  # type: ignore[arg-type]
-    return all(type(getattr(msg, n, None)) is int for n in names)
+    get = _FIELDS.get(type(msg))
+    if get is None:
+        # Every CDEV request has two fields or more, so the getter returns a tuple.
+        get = _FIELDS[type(msg)] = attrgetter(*(f.name for f in fields(msg)))  # type: ignore[arg-type]
+    try:
+        return set(map(type, get(msg))) == _INTS
+    except AttributeError:  # a field left unset
+        return False
 
 
 # -- the driver ----------------------------------------------------------------------------
@@ -248,6 +285,8 @@ class Driver:
         """Pool threads waiting on ``_work`` that no one has signalled yet."""
         self._stuck = 0
         """Pool threads waiting inside a request (:meth:`wait`): they need outside help."""
+        self._inline: frozenset[str] = frozenset()
+        """Kinds of request (read, write, ioctl) the main thread serves itself."""
 
     def _attach(self, proc: Process, label: str, ds: int, faults: Faults) -> None:
         """Bind a new instance to its process (also if the subclass skipped __init__)."""
@@ -263,6 +302,11 @@ class Driver:
         self._queue = deque()
         self._work = Condition(proc.kernel, self.lock)
         self._pool = self._idle = self._stuck = 0
+        self._inline = frozenset(
+            kind
+            for kind in ("read", "write", "ioctl")
+            if getattr(getattr(self, kind), _INLINE_ATTR, False)
+        )
 
     # -- what the framework gives the driver ------------------------------------------
 
@@ -294,6 +338,8 @@ class Driver:
         req = _request.get()
         if req is None:
             raise RuntimeError("only read, write and ioctl callbacks may wait")
+        if req.inline:
+            raise _WaitInline
         if req.cancelled:
             raise Cancelled
         if req.flags & CDEV_NONBLOCK:
@@ -478,7 +524,7 @@ class Driver:
         size = 0 if isinstance(msg, CdevIoctl) else msg.count
         grant = Grant(msg.m_source, msg.grant, size, _handle.get, self._before_copy)
         req = Request(
-            kind=type(msg).__name__[4:].lower(),
+            kind=_KINDS[type(msg)],
             minor=msg.minor,
             id=msg.id,
             src=msg.m_source,
@@ -487,6 +533,9 @@ class Driver:
             grant=grant,
         )
         self._requests[msg.id] = req
+        if req.kind in self._inline:
+            await self._serve_inline(msg, req)
+            return
         self._queue.append((msg, req))
         if self._idle:
             self._idle -= 1
@@ -495,6 +544,26 @@ class Driver:
             # Each queued request needs a pool thread that will come back for it
             # without outside help: a busy one will, one waiting in a request may not.
             self._grow()
+
+    async def _serve_inline(self, msg: _IoMsg, req: Request) -> None:
+        """Serve a :func:`never_waits` request on the main thread, under the lock, and reply.
+
+        No cancel can reach it: the main thread receives nothing before its reply left.
+        """
+        req.inline = True
+        _request.set(req)
+        try:
+            if self._pool:
+                async with self.lock:
+                    status = await self._run_request(msg, req)
+            else:
+                # No request thread exists, so no other thread could take the lock:
+                # the main thread runs alone and spares the two kernel entries.
+                status = await self._run_request(msg, req)
+        finally:
+            self._requests.pop(req.id, None)
+            _request.set(None)
+        await self._reply(req.src, req.id, status, req.via_sendrec)
 
     def _grow(self) -> None:
         """Start one more pool thread (it takes queued work at once)."""
@@ -537,6 +606,9 @@ class Driver:
             return g.moved or -errno.EINTR
         except WouldBlock:
             return g.moved or -errno.EAGAIN
+        except _WaitInline:
+            self.log.error("a never_waits callback called wait(): request failed", kind=req.kind)
+            return -errno.EIO
         except OSError as exc:
             self.log.info("request failed", kind=req.kind, id=req.id, error=str(exc))
             return g.moved or -(exc.errno or errno.EIO)
@@ -673,10 +745,9 @@ def run(
         while True:
             msg = await proc.receive(ANY)
             drv.faults.check("receive")
-            if await sef_handle(proc, msg, rs=rs):
-                continue
             if isinstance(msg, Notify):
-                await drv._notification(msg)
+                if not await sef_handle(proc, msg, rs=rs):
+                    await drv._notification(msg)
                 continue
             if not isinstance(msg, _REQUESTS):
                 await drv.other(msg)
@@ -700,5 +771,6 @@ __all__ = [
     "InjectedCrash",
     "Request",
     "WouldBlock",
+    "never_waits",
     "run",
 ]

@@ -15,6 +15,10 @@ Minors (:data:`asynix.rootfs.DEVICES`):
                 write: all taken, ignored
 ====  ========  ===============================================================
 
+No callback ever waits (nothing here depends on another process), so reads, writes
+and ioctls are all :func:`~chardev.lib.never_waits`: the main thread serves them
+itself, as MINIX's single-threaded driver does.
+
 Any other minor is ENXIO at open. ioctl: MIOCRAMSIZE on ram only (EINVAL for any
 other request on ram; ENOTTY on the other minors); select: none (EBADF, which MINIX's
 t40g test relies on).
@@ -38,7 +42,7 @@ import random
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from chardev.lib import Driver
+from chardev.lib import Driver, never_waits
 from chardev.protocol import CDEV_W_BIT, MIOCRAMSIZE
 
 if TYPE_CHECKING:
@@ -72,6 +76,14 @@ RAM_MAX = 16 * 2**20
 CHUNK = 4096
 """Bytes moved per kernel copy, so a large transfer is several copies, as with
 MINIX's page-sized windows."""
+
+
+_ZEROS = bytes(CHUNK)
+
+
+def _zeros(n: int) -> bytes:
+    """``n`` <= CHUNK zero bytes (one shared page of them, as the data need not differ)."""
+    return _ZEROS if n == CHUNK else _ZEROS[:n]
 
 
 class Memory(Driver):
@@ -110,6 +122,7 @@ class Memory(Driver):
         self.openct[minor] -= 1
         return 0
 
+    @never_waits
     async def read(
         self, minor: int, pos: int, grant: Grant, count: int, flags: int, user: int
     ) -> int:
@@ -119,7 +132,7 @@ class Memory(Driver):
         if minor == NULL_MINOR:
             return 0
         if minor in (ZERO_MINOR, FULL_MINOR):
-            return await self._fill(grant, count, lambda n: bytes(n))
+            return await self._fill(grant, count, _zeros)
         if minor in (RANDOM_MINOR, URANDOM_MINOR):
             rng = self.rng
             assert rng is not None
@@ -132,6 +145,7 @@ class Memory(Driver):
             return -errno.EIO
         return -errno.ENXIO
 
+    @never_waits
     async def write(
         self, minor: int, pos: int, grant: Grant, count: int, flags: int, user: int
     ) -> int:
@@ -148,6 +162,7 @@ class Memory(Driver):
             return -errno.EIO
         return -errno.ENXIO
 
+    @never_waits
     async def ioctl(self, minor: int, request: int, grant: Grant, user: int, flags: int) -> int:
         """MIOCRAMSIZE on the RAM disk."""
         if minor != RAM_MINOR:

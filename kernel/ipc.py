@@ -157,13 +157,10 @@ def _check_one_blocker(p: Proc) -> None:
         raise KernelError(_errno.EBUSY, f"another thread of {p.name} is blocked in IPC")
 
 
-async def _wait(k: Kernel, thread: Thread, p: Proc) -> None:
-    p.ipc_thread = thread
-    thread.blocked |= BLOCK_IPC
-    await k.block(thread)
-    if p.ipc_error:
-        code, p.ipc_error = p.ipc_error, 0
-        raise KernelError(code, "IPC partner died")
+def _partner_died(p: Proc) -> None:
+    """Raise the error a partner that died left for ``p``'s blocked IPC (``ipc_error``)."""
+    code, p.ipc_error = p.ipc_error, 0
+    raise KernelError(code, "IPC partner died")
 
 
 async def send(k: Kernel, thread: Thread, dst_e: int, msg: Message, call: int = CALL_SEND) -> None:
@@ -195,7 +192,11 @@ async def send(k: Kernel, thread: Thread, dst_e: int, msg: Message, call: int = 
     p.rts |= RTS_SENDING
     dst.caller_q.append(p)
     if call != CALL_SENDREC:
-        await _wait(k, thread, p)
+        p.ipc_thread = thread
+        thread.blocked |= BLOCK_IPC
+        await k.block(thread)
+        if p.ipc_error:
+            _partner_died(p)
 
 
 def _take_notify(k: Kernel, p: Proc, src_e: int) -> Message | None:
@@ -284,9 +285,8 @@ def _prio(p: Proc | None) -> float:
 
 
 def _take_caller(k: Kernel, p: Proc, src_e: int) -> Message | None:
+    """The message of the first (or the policy's) queued sender ``src_e``; q is not empty."""
     q = p.caller_q
-    if not q:
-        return None
     if src_e == ANY:
         if len(q) > 1 and k.policy.choosy:
             i = k.policy.choose([_prio(s) for s in q])
@@ -340,7 +340,7 @@ async def receive(
                 p.ipc_status = CALL_NOTIFY
         if msg is None and p.asyn_pending:
             msg = _take_async(k, p, src_e)
-        if msg is None:
+        if msg is None and p.caller_q:
             msg = _take_caller(k, p, src_e)
         if msg is not None:
             p.misc &= ~MF_REPLY_PEND
@@ -355,7 +355,13 @@ async def receive(
         _check_one_blocker(p)
     p.getfrom = src_e
     p.rts |= RTS_RECEIVING
-    await _wait(k, thread, p)
+    # Block until a sender (or a dying partner) wakes us; no coroutine of its own,
+    # since this is half of every round trip.
+    p.ipc_thread = thread
+    thread.blocked |= BLOCK_IPC
+    await k.block(thread)
+    if p.ipc_error:
+        _partner_died(p)
     msg = p.delivered
     assert msg is not None
     p.delivered = None

@@ -49,7 +49,7 @@ from kernel.endpoint import (
 )
 from kernel.errors import KernelError
 from kernel.grants import GrantTable
-from kernel.park import parker_factory
+from kernel.park import NOW, parker_factory
 from kernel.policy import Policy
 from kernel.priv import SYSTEM_PRIV, Priv
 from kernel.proc import (
@@ -282,18 +282,21 @@ class Kernel:
             self.make_ready(thread)
         return p
 
-    def exec(self, p: Proc, image: ProcMain) -> None:
+    def exec(self, p: Proc, image: ProcMain, name: str | None = None) -> None:
         """Replace ``p``'s running code with ``image`` (PM's exec), keeping its endpoint.
 
         The old image's threads die where they wait (they can no longer enter the
         kernel); a new main thread, ready now, runs ``image``. ``p`` must not hold the
-        CPU. IPC state is reset, as for a process that starts afresh.
+        CPU. IPC state is reset, as for a process that starts afresh. ``name``, when
+        given, becomes the process's name (MINIX's sys_exec sets ``p_name``).
         """
         from kernel import ipc
 
         if p.image_scope is None or p.exec_image is not None:
             raise KernelError(errno.EINVAL, f"{p.name} has no image to replace")
         ipc.reset(self, p)
+        if name is not None:
+            p.name = name
         for t in p.threads:
             t.blocked |= BLOCK_DEAD
         p.threads.clear()
@@ -541,16 +544,17 @@ class Kernel:
         if self.alarms and self.next_deadline <= self.clock():
             self.fire_alarms()
 
-    async def yield_cpu(self, thread: Thread) -> None:
-        """A choice point for the running, still runnable ``thread``.
+    def yield_cpu(self, thread: Thread) -> Awaitable[None]:
+        """A choice point for the running, still runnable ``thread``: await the result.
 
-        The policy decides whether it goes on or another ready thread runs first.
+        The policy decides whether it goes on or another ready thread runs first. It
+        usually goes on (it ends every kernel call), so that case makes no coroutine.
         """
         if not self.ready or self.policy.keep(thread, self.ready):
-            return
+            return NOW
         self.ready.append(thread)
         self._dispatch()
-        await self.wait_cpu(thread)
+        return self.wait_cpu(thread)
 
     async def block(self, thread: Thread) -> None:
         """``thread`` (the running one) has just blocked: run someone else until it is woken."""

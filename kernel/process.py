@@ -502,13 +502,18 @@ class Process:
         await self.kernel.yield_cpu(thread)
         return child.endpoint
 
-    async def exec(self, endpoint: int, image: Callable[[Process], Awaitable[Any]]) -> None:
-        """Kernel call (PM): replace ``endpoint``'s code with ``image``."""
+    async def exec(
+        self,
+        endpoint: int,
+        image: Callable[[Process], Awaitable[Any]],
+        name: str | None = None,
+    ) -> None:
+        """Kernel call (PM): replace ``endpoint``'s code with ``image``, renamed ``name``."""
         thread = self._kcall("exec")
         target = self.kernel.lookup(endpoint)
         if target is self.proc:
             raise KernelError(_errno.EINVAL, "a server cannot exec itself")
-        self.kernel.exec(target, image)
+        self.kernel.exec(target, image, name)
         await self.kernel.yield_cpu(thread)
 
     async def sigsend(self, endpoint: int, signo: int) -> None:

@@ -39,7 +39,7 @@ class Tracer:
         self._last = -1.0
         self._log = structlog.get_logger("asynix.kernel") if log else None
         self.events: list[Event] = []
-        self._names: dict[int, str] = {}
+        self._names: dict[int, dict[str, None]] = {}
         self._running: tuple[float, Thread] | None = None
         self._slices: list[tuple[float, float, int, str]] = []
 
@@ -53,7 +53,9 @@ class Tracer:
     def event(self, kind: str, proc: Proc, **details: object) -> None:
         """Record that ``proc`` did ``kind`` (send, receive, notify, crash...)."""
         track = proc.slot + NR_TASKS
-        self._names.setdefault(track, proc.name)
+        # A slot serves many processes and a process is renamed by exec: the track is
+        # named after every name it had, in order ("collect / sh").
+        self._names.setdefault(track, {})[proc.name] = None
         self.events.append((self._now(), kind, proc.name, track, details))
         if self._log is not None:
             self._log.debug(kind, **{"proc": proc.name, "endpoint": proc.endpoint, **details})
@@ -76,8 +78,14 @@ class Tracer:
             {"ph": "M", "name": "process_name", "pid": 1, "tid": 0, "args": {"name": "asynix"}}
         ]
         out += [
-            {"ph": "M", "name": "thread_name", "pid": 1, "tid": track, "args": {"name": name}}
-            for track, name in sorted(self._names.items())
+            {
+                "ph": "M",
+                "name": "thread_name",
+                "pid": 1,
+                "tid": track,
+                "args": {"name": " / ".join(names)},
+            }
+            for track, names in sorted(self._names.items())
         ]
         out += [
             {"ph": "X", "name": name, "cat": "cpu", "pid": 1, "tid": track, "ts": ts, "dur": dur}

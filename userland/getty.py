@@ -5,14 +5,34 @@ session's controlling terminal because getty leads the session and the terminal 
 none, makes it standard input, output and error, and execs the program (``/bin/sh``
 by default) in that session. This is what MINIX's ``getty`` and ``login`` do for a
 line of ``/etc/ttys``, without the password: asynix has no login.
+
+A terminal whose driver is not up yet (ENXIO: RS starts drivers while init already
+runs, as ``/etc/rc`` does in MINIX) is tried again every :data:`RETRY_DELAY` seconds,
+up to :data:`RETRIES` times, instead of failing at once.
 """
 
 from __future__ import annotations
+
+import errno
 
 from userland import libc
 from userland.libc import stdio
 
 DEFAULT_PROGRAM = ("/bin/sh", "-i")
+RETRIES = 50
+RETRY_DELAY = 0.1
+
+
+async def _open_terminal(tty: str) -> int:
+    """Open ``tty`` read-write, waiting for a driver that is still starting."""
+    for _ in range(RETRIES):
+        try:
+            return await libc.open(tty, libc.O_RDWR)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+        await libc.sleep(RETRY_DELAY)
+    return await libc.open(tty, libc.O_RDWR)
 
 
 async def main(argv: list[str]) -> int:
@@ -27,7 +47,7 @@ async def main(argv: list[str]) -> int:
     except OSError:
         pass  # already a session leader: keep the session
     try:
-        fd = await libc.open(tty, libc.O_RDWR)
+        fd = await _open_terminal(tty)
     except OSError as exc:
         await stdio.error("getty", f"{tty}: {stdio.strerror(exc)}")
         return 1

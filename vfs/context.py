@@ -22,6 +22,7 @@ from kernel.grants import CPF_READ, CPF_TRY, CPF_WRITE, GRANT_FAULTED
 from kernel.message import Message
 from kernel.sync import Condition, Mutex
 from vfs.fproc import Fproc
+from vfs.protocol import VfsReply
 from vfs.tll import TLL, Mode
 from vfs.vnode import Vnode
 
@@ -366,10 +367,8 @@ async def send_reply(
 
     A caller that is gone, or not waiting for us, loses the reply.
     """
-    from vfs.protocol import VfsReply
-
     try:
-        await p.sendnb(endpoint, VfsReply(status=status, value=value, value2=value2))
+        await p.sendnb(endpoint, VfsReply(status, value, value2))
     except OSError:
         pass
 

@@ -9,9 +9,11 @@ Two kinds of waiting (reference §1, §4.2):
 - **read, write and ioctl suspend the process.** :func:`cdev_io` grants the user's
   buffer to the driver (a magic grant on the caller's address space), records a
   :class:`CdevWait` in the fproc (``BLOCKED_CDEV``) *before* sending, sends with
-  ``senda`` and returns SUSPEND: the worker goes free. The driver's reply, matched by
-  ``id`` (the user's endpoint), reaches :func:`cdev_reply` on the dispatcher, which
-  revokes the grant and answers the process with the count or the error.
+  ``senda`` and returns SUSPEND: the worker goes free. (It never waits, so the
+  dispatcher runs a read or write itself when it can: :mod:`vfs.main`.) The driver's
+  reply, matched by ``id`` (the user's endpoint), reaches :func:`cdev_reply` on the
+  dispatcher, which revokes the grant and answers the process with the count or the
+  error.
 
 A request id is the user's endpoint: a process has at most one call in VFS, so at most
 one request outstanding. Driver statuses are negative errnos. As in MINIX, EINTR from
@@ -21,9 +23,10 @@ no pending request is logged and dropped.
 
 ``/dev/tty`` (major 5) stands for the caller's controlling terminal: its open and
 close are not forwarded; its I/O goes to the terminal recorded in ``Fproc.tty``, which
-an open answered with CDEV_CTTY set (ENXIO without one). An open answered with
-CDEV_CLONED gets a fresh vnode of VFS's own for the new minor (MINIX asks PFS for a
-new inode), which then lives as long as its filp.
+an open answered with CDEV_CTTY set (ENXIO without one). When a session leader with a
+controlling terminal exits, every process loses that terminal (MINIX's ``free_proc``).
+An open answered with CDEV_CLONED gets a fresh vnode of VFS's own for the new minor
+(MINIX asks PFS for a new inode), which then lives as long as its filp.
 """
 
 from __future__ import annotations
@@ -181,9 +184,15 @@ async def cdev_close(job: Job, f: Filp) -> None:
         log.debug("driver close failed", dev=v.rdev, error=-status)
 
 
-async def cdev_io(job: Job, f: Filp, op: str, buf: int, n: int, request: int = 0) -> int | Suspend:
-    """Start a read, write or ioctl on a character device and suspend the process."""
-    fp, vfs = job.fp, job.vfs
+async def cdev_io(
+    vfs: Vfs, p: Process, fp: Fproc, f: Filp, op: str, buf: int, n: int, request: int = 0
+) -> Suspend:
+    """Start a read, write or ioctl on a character device and suspend the process.
+
+    ``p`` is the VFS thread carrying out the call (a worker, or the dispatcher for a
+    read or write it starts itself). Never waits: it grants, sends with ``senda`` and
+    returns SUSPEND. Raises VfsError (ENXIO without a controlling terminal, EIO).
+    """
     dev = cdev_map(fp, f.vnode.rdev)
     d = driver_of(vfs, dev)
     if d is None:
@@ -196,25 +205,25 @@ async def cdev_io(job: Job, f: Filp, op: str, buf: int, n: int, request: int = 0
         size = (request >> 16) & IOCPARM_MASK
         access = (CPF_READ if request & IOC_IN else 0) | (CPF_WRITE if request & IOC_OUT else 0)
         if size and access and buf:
-            grant = job.p.grant_magic(driver, fp.endpoint, buf, size, access)
+            grant = p.grant_magic(driver, fp.endpoint, buf, size, access)
         if request == TIOCSCTTY and major(dev) in (TTY_MAJOR, PTY_MAJOR):
             fp.tty = dev  # recorded blindly, before the driver answers (MINIX's way)
         msg = CdevIoctl(minor(dev), request, grant, fp.endpoint, flags, fp.endpoint)
     else:
         access = CPF_WRITE if op == READ else CPF_READ
-        grant = job.p.grant_magic(driver, fp.endpoint, buf, n, access)
+        grant = p.grant_magic(driver, fp.endpoint, buf, n, access)
         cls = CdevRead if op == READ else CdevWrite
         msg = cls(minor(dev), f.pos, grant, n, flags, fp.endpoint)
     # Recorded before the send: the reply may be handled as soon as we yield.
     fp.blocked_on = BLOCKED_CDEV
     fp.resume = CdevWait(driver, dev, grant, f, op, n)
     try:
-        await job.p.senda(driver, msg)
+        await p.senda(driver, msg)
     except OSError as exc:
         if fp.blocked_on == BLOCKED_CDEV:
             fp.blocked_on, fp.resume = BLOCKED_NONE, None
         if grant >= 0:
-            job.p.revoke(grant)
+            p.revoke(grant)
         raise VfsError(errno.EIO, f"driver {driver} unreachable: {exc}") from exc
     return SUSPEND
 
@@ -230,7 +239,7 @@ async def do_ioctl(job: Job) -> int | Suspend:
     f = get_filp(job.fp, m.fd)
     if not stat.S_ISCHR(f.vnode.mode):
         raise VfsError(errno.ENOTTY)
-    return await cdev_io(job, f, IOCTL, m.arg, 0, m.request)
+    return await cdev_io(job.vfs, job.p, job.fp, f, IOCTL, m.arg, 0, m.request)
 
 
 CANCEL_TIMEOUT = 1.0
@@ -333,9 +342,18 @@ async def expire_cancels(vfs: Vfs, now: float) -> None:
 
 
 async def forget(job: Job, fp: Fproc) -> None:
-    """``fp`` is exiting: drop its select or its driver request (cancel not awaited)."""
+    """``fp`` is exiting: drop its select or its driver request (cancel not awaited).
+
+    A session leader with a controlling terminal takes the terminal away from every
+    process that has it (MINIX's ``free_proc``): their ``/dev/tty`` is ENXIO from now.
+    PM has told the terminal's driver, which sends the hang-up signals.
+    """
     from vfs import select
 
+    if fp.sesldr and fp.tty:
+        for other in job.vfs.fprocs.values():
+            if other.tty == fp.tty:
+                other.tty = 0
     await select.forget(job.vfs, job.p, fp, reply=False)
     cw = fp.resume
     if fp.blocked_on != BLOCKED_CDEV or not isinstance(cw, CdevWait):

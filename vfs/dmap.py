@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 import structlog
 
-from chardev.protocol import CdevReply, CdevSel1Reply, CdevSel2Reply
+from chardev.protocol import CdevSel1Reply, CdevSel2Reply
 from kernel.com import RS_PROC_NR
 from kernel.endpoint import CLOCK, NONE
 from kernel.message import Notify
@@ -153,19 +153,15 @@ async def do_service_down(vfs: Vfs, p: Process, endpoint: int) -> int:
 
 
 async def dispatch(vfs: Vfs, p: Process, m: Message) -> bool:
-    """Handle ``m`` if it is a driver's reply, RS's notice or CLOCK's alarm (never blocks).
+    """Handle ``m`` if it is a driver's select reply, RS's notice or CLOCK's alarm.
 
-    Returns whether it was one of those.
+    Never blocks; returns whether it was one of those. (A driver's CdevReply, far more
+    frequent, goes straight from the dispatcher to :func:`vfs.device.cdev_reply`.)
     """
-    # device and select import this module: they are imported here, each only on the
-    # branch that needs it (a plain module import is cheap once loaded; this runs for
-    # every message VFS receives).
+    # select imports this module: it is imported here, on the branches that need it
+    # (an import statement costs a couple of microseconds even once loaded).
     src = m.m_source
-    if isinstance(m, CdevReply):
-        from vfs.device import cdev_reply
-
-        await cdev_reply(vfs, p, m)
-    elif isinstance(m, CdevSel1Reply):
+    if isinstance(m, CdevSel1Reply):
         from vfs.select import reply1
 
         await reply1(vfs, p, src, m.minor, m.status)

@@ -13,7 +13,10 @@ and handles everything that arrives without blocking:
   worker is bound to the process (:func:`vfs.context.start_work`). Normal work needs
   two free workers, a system process one: the last worker is kept for system
   processes. Work that finds no worker waits in its fproc; a worker that finishes
-  takes such work itself.
+  takes such work itself;
+- except a read or write of a character device, which never waits in VFS: when the
+  process has no worker, the dispatcher carries it out itself
+  (:func:`vfs.readwrite.is_cdev_rw`).
 
 A worker holds its process's lock for the whole job; it blocks in file-server
 requests (:meth:`vfs.context.Job.fs_call`), in vnode and filp locks, and in kernel
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import structlog
 
+from chardev.protocol import CdevReply
 from fs import protocol as fsp
 from kernel.com import PM_PROC_NR, ROOT_FS_PROC_NR, VM_PROC_NR
 from kernel.endpoint import ANY
@@ -47,7 +51,17 @@ from servers.pm.protocol import (
 from vfs import device, dmap, execread, link, lock, misc, mount, pipe, readwrite, select, vmfile
 from vfs import open as vopen
 from vfs import protocol as P
-from vfs.context import SUSPEND, Job, Revive, Vfs, VfsError, Worker, send_reply, start_work
+from vfs.context import (
+    SUSPEND,
+    Job,
+    Revive,
+    Suspend,
+    Vfs,
+    VfsError,
+    Worker,
+    send_reply,
+    start_work,
+)
 from vfs.fproc import BLOCKED_LOCK
 from vfs.tll import TLL
 from vfs.vmnt import Vmnt
@@ -105,6 +119,17 @@ CALLS: dict[type[Message], Handler] = {
 }
 
 _FS_REPLIES = (fsp.FsReply, fsp.NodeReply, fsp.IoReply)
+_SYSCALLS = frozenset(CALLS) - {Revive, vmfile.VmWork}
+"""The messages a process may send VFS (the rest of CALLS are VFS's own work items)."""
+
+
+def _kernel_failure(msg: Message, exc: OSError) -> int:
+    """The errno for a call that a kernel call (a copy, a grant) failed under.
+
+    The call fails, VFS lives. Kernel-only codes (>= 1000) are not POSIX errnos: EIO.
+    """
+    log.warning("call failed in the kernel", call=msg.mtype, error=str(exc))
+    return exc.errno if isinstance(exc.errno, int) and 0 < exc.errno < 1000 else errno.EIO
 
 
 async def _run_call(vfs: Vfs, w: Worker, fp: Fproc, msg: Message) -> None:
@@ -118,10 +143,7 @@ async def _run_call(vfs: Vfs, w: Worker, fp: Fproc, msg: Message) -> None:
     except VfsError as exc:
         status = exc.errno
     except OSError as exc:
-        # A kernel call failed under the handler (a copy, a grant): the call fails, the
-        # worker lives. Kernel-only codes (>= 1000) are not POSIX errnos: EIO.
-        log.warning("call failed in the kernel", call=msg.mtype, error=str(exc))
-        status = exc.errno if isinstance(exc.errno, int) and 0 < exc.errno < 1000 else errno.EIO
+        status = _kernel_failure(msg, exc)
     else:
         if result is SUSPEND or isinstance(msg, vmfile.VmWork):
             return  # no reply now (the kernel tracer shows the wait)
@@ -130,6 +152,24 @@ async def _run_call(vfs: Vfs, w: Worker, fp: Fproc, msg: Message) -> None:
         else:
             value = result
     await send_reply(w.handle, fp.endpoint, status, value, value2)
+
+
+async def _run_cdev_rw(vfs: Vfs, p: Process, fp: Fproc, msg: P.VfsRead | P.VfsWrite) -> None:
+    """Carry out a character device's read or write on the dispatcher ``p`` itself.
+
+    It never waits (:func:`vfs.readwrite.is_cdev_rw`), so the dispatcher spares the
+    hand-off to a worker and back: the call usually just suspends the process until
+    the driver's reply, which the dispatcher handles anyway.
+    """
+    try:
+        result = await readwrite.cdev_rw(vfs, p, fp, msg)
+    except VfsError as exc:
+        await send_reply(p, fp.endpoint, exc.errno)
+    except OSError as exc:
+        await send_reply(p, fp.endpoint, _kernel_failure(msg, exc))
+    else:
+        if not isinstance(result, Suspend):
+            await send_reply(p, fp.endpoint, 0, result)
 
 
 async def _exit(job: Job, fp: Fproc) -> None:
@@ -295,6 +335,14 @@ def make_vfs(
 
 async def _dispatch(vfs: Vfs, p: Process, m: Message, pm: int) -> None:
     """Handle one message on the dispatcher thread; never blocks."""
+    # The common cases first (the kinds of message are disjoint): a system call, and a
+    # character driver's answer, which wakes a worker or revives a suspended process.
+    if type(m) in _SYSCALLS:
+        await _syscall(vfs, p, m)
+        return
+    if isinstance(m, CdevReply):
+        await device.cdev_reply(vfs, p, m)
+        return
     src = m.m_source
     if isinstance(m, _FS_REPLIES):
         w = vfs.waiting.pop(m.tid, None)
@@ -340,14 +388,21 @@ async def _dispatch(vfs: Vfs, p: Process, m: Message, pm: int) -> None:
             await w.cond.signal()
         return
     if await dmap.dispatch(vfs, p, m):
-        return  # drivers' replies, RS's notices, CLOCK (select timeouts)
-    if type(m) not in CALLS or isinstance(m, Revive | vmfile.VmWork):
-        if type(m).__name__ != "Notify":
-            await send_reply(p, src, errno.ENOSYS)
-        return
+        return  # drivers' select replies, RS's notices, CLOCK (select timeouts)
+    if type(m).__name__ != "Notify":
+        await send_reply(p, src, errno.ENOSYS)
+
+
+async def _syscall(vfs: Vfs, p: Process, m: Message) -> None:
+    """A process's system call: start it on the dispatcher or hand it to a worker."""
+    src = m.m_source
     fp = vfs.fproc(src)
     if fp.pending is not None or fp.blocked_on:
         log.warning("process has two calls", endpoint=src, call=m.mtype)
+        return
+    if fp.worker is None and fp.pending_pm is None and readwrite.is_cdev_rw(m, fp):
+        # No worker holds fp.lock, and none can be bound to fp before this returns.
+        await _run_cdev_rw(vfs, p, fp, m)
         return
     w = start_work(vfs, fp, m)
     if w is not None:

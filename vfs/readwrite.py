@@ -5,7 +5,9 @@ filp's mutex (order vnode > filp); the file server copies straight to or from th
 caller's buffer through a magic grant VFS makes on the caller's memory, so the data
 never passes through VFS. Pipes and FIFOs go to :mod:`vfs.pipe`, character devices to
 :mod:`vfs.device` (the process is suspended until the driver answers; the filp's
-position, which lseek sets, is passed to the driver and advanced by the count).
+position, which lseek sets, is passed to the driver and advanced by the count). A
+character device's read or write never waits in VFS, so the dispatcher carries it out
+itself when the process has no worker (:func:`is_cdev_rw`, :func:`cdev_rw`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from fs import protocol as fsp
 from kernel.grants import CPF_READ, CPF_WRITE
@@ -25,9 +27,15 @@ from vfs.protocol import VfsGetdents, VfsLseek, VfsRead, VfsWrite
 from vfs.tll import Mode
 
 if TYPE_CHECKING:
+    from kernel.message import Message
+    from kernel.process import Process
+    from vfs.context import Vfs
+    from vfs.filp import Filp
+    from vfs.fproc import Fproc
     from vfs.vnode import Vnode
 
 SSIZE_MAX = 2**31 - 1
+_RW_CALLS = (VfsRead, VfsWrite)
 
 
 async def _fs_io(
@@ -60,20 +68,27 @@ async def do_write(job: Job) -> int | Suspend:
     return await read_write(job, m.fd, m.buf, m.nbytes, write=True)
 
 
-async def read_write(job: Job, fd: int, buf: int, n: int, *, write: bool) -> int | Suspend:
-    """The common path of read and write; may suspend the process (pipes)."""
-    f = get_filp(job.fp, fd)
+def _rw_filp(fp: Fproc, fd: int, n: int, write: bool) -> Filp:
+    """The filp a read or write of ``n`` bytes on ``fd`` goes to (EBADF, EIO, EINVAL)."""
+    f = get_filp(fp, fd)
     if not f.mode & (W_BIT if write else R_BIT):
         raise VfsError(errno.EBADF)
     if n < 0 or n > SSIZE_MAX:
         raise VfsError(errno.EINVAL)
+    return f
+
+
+async def read_write(job: Job, fd: int, buf: int, n: int, *, write: bool) -> int | Suspend:
+    """The common path of read and write; may suspend the process (pipes, devices)."""
+    f = _rw_filp(job.fp, fd, n, write)
     v = f.vnode
     if v.is_fifo:
         return await pipe.rw_pipe(job, f, buf, n, write=write, cum=0)
     if n == 0:
         return 0
     if stat.S_ISCHR(v.mode):
-        return await device.cdev_io(job, f, device.WRITE if write else device.READ, buf, n)
+        op = device.WRITE if write else device.READ
+        return await device.cdev_io(job.vfs, job.p, job.fp, f, op, buf, n)
     if v.is_dir:
         raise VfsError(errno.EISDIR)
     if not stat.S_ISREG(v.mode):
@@ -88,6 +103,32 @@ async def read_write(job: Job, fd: int, buf: int, n: int, *, write: bool) -> int
         if write:
             v.size = max(v.size, r.pos)
         return r.count
+
+
+def is_cdev_rw(m: Message, fp: Fproc) -> TypeGuard[VfsRead | VfsWrite]:
+    """Whether ``m`` is a read or write of a character device by ``fp``.
+
+    Such a call never waits inside VFS: it fails at once, or grants the buffer, sends
+    the request to the driver and suspends the process (:func:`vfs.device.cdev_io`),
+    so the dispatcher may carry it out itself with :func:`cdev_rw`.
+    """
+    if not isinstance(m, _RW_CALLS):
+        return False
+    f = fp.fds.get(m.fd)
+    return f is not None and stat.S_ISCHR(f.vnode.mode)
+
+
+async def cdev_rw(vfs: Vfs, p: Process, fp: Fproc, m: VfsRead | VfsWrite) -> int | Suspend:
+    """A read or write of a character device (:func:`is_cdev_rw`) on thread ``p``; never waits.
+
+    The same checks and outcome as :func:`read_write`: 0 for 0 bytes, else SUSPEND.
+    """
+    write = isinstance(m, VfsWrite)
+    f = _rw_filp(fp, m.fd, m.nbytes, write)
+    if m.nbytes == 0:
+        return 0
+    op = device.WRITE if write else device.READ
+    return await device.cdev_io(vfs, p, fp, f, op, m.buf, m.nbytes)
 
 
 async def do_lseek(job: Job) -> int:

@@ -137,15 +137,25 @@ class VmServer:
                 self.log.error("VM cannot receive", error=str(exc))
                 continue
             status = proc.status
-            if type(m) is VmPagefault and status & FROM_KERNEL:
-                # The hot path: no dispatch table, nothing else to decide.
-                try:
-                    self._pagefault(m.m_source, m.addr, m.flags)
-                except Exception as exc:
-                    self._bug(exc, m)
-                await self._finish()
-            else:
+            if type(m) is not VmPagefault or not status & FROM_KERNEL:
                 await self.serve(m, status)
+                continue
+            # The hot path: no dispatch table, and when nothing is queued to go first
+            # (no TLB invalidation, VFS message or kernel call) the clear goes at once.
+            try:
+                fixed = self._pagefault(m.m_source, m.addr, m.flags)
+            except Exception as exc:
+                self._bug(exc, m)
+                fixed = False
+            if fixed and not (self._touched or self._post or self.vm.files.outbox):
+                try:
+                    await proc.vmctl_clear_pagefault(m.m_source)
+                except KernelError as exc:
+                    self.log.debug("cannot clear the fault", src=m.m_source, error=str(exc))
+                continue
+            if fixed:
+                self._clear_later(m.m_source)
+            await self._finish()
 
     async def serve(self, m: Message, status: int) -> None:
         """Handle one message received with IPC status ``status``."""
@@ -162,7 +172,8 @@ class VmServer:
     def _dispatch(self, m: Message, status: int) -> None:
         if isinstance(m, VmPagefault):
             if status & FROM_KERNEL:
-                self._pagefault(m.m_source, m.addr, m.flags)
+                if self._pagefault(m.m_source, m.addr, m.flags):
+                    self._clear_later(m.m_source)
             else:
                 self.log.warning("page fault message not from the kernel", src=m.m_source)
                 self._reply(m.m_source, VmReply(errno.EPERM))
@@ -265,29 +276,39 @@ class VmServer:
 
     # -- page faults and memory requests -----------------------------------------------
 
-    def _pagefault(self, ep: int, addr: int, flags: int) -> None:
+    def _pagefault(self, ep: int, addr: int, flags: int) -> bool:
+        """Fix ``ep``'s fault at ``addr``: True when fixed now (the caller clears it).
+
+        False when the process is to die (queued) or waits for a file read, whose end
+        fixes and clears it.
+        """
         self.faults += 1
         space = self.vm.spaces.get(ep)
         if space is None:
             self._segv(ep, addr, "no address space")
-            return
-        self._touched.append(space)
+            return False
         try:
             fill = fault.touch(self.vm, space, addr, bool(flags & PF_W))
         except VmError as exc:
             self._segv(ep, addr, str(exc))
-            return
+            return False
+        finally:
+            if space.flush_all or space.flush_pages:
+                self._touched.append(space)  # a live mapping changed (copy-on-write)
         if fill is None:
-            self._post.append((self.proc.vmctl_clear_pagefault, (ep,)))
-            return
+            return True
 
         def resume(status: int) -> None:
             if status:
                 self._segv(ep, addr, f"file read failed: {errno.errorcode.get(status)}")
-            else:
-                self._pagefault(ep, addr, flags)
+            elif self._pagefault(ep, addr, flags):
+                self._clear_later(ep)
 
         fill.waiters.append(resume)
+        return False
+
+    def _clear_later(self, ep: int) -> None:
+        self._post.append((self.proc.vmctl_clear_pagefault, (ep,)))
 
     def _segv(self, ep: int, addr: int, why: str) -> None:
         self.log.info("SIGSEGV", endpoint=ep, addr=hex(addr), why=why)

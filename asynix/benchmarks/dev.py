@@ -1,10 +1,11 @@
 """Device benchmarks: a char-device read end to end, and select over many descriptors.
 
 - ``dev.zero_4k``: ``read(/dev/zero, 4096)`` calls per second in a user process of a
-  booted system: libc's trap, VFS's dispatch and worker, the CDEV_READ to the memory
-  driver (a request thread there), the driver's grant copy into the user's buffer
-  through the MMU, the driver's reply, VFS's revival of the caller and its reply; with
-  its ratio to the bare-handoff baseline (goal <= 6);
+  booted system: libc's trap, VFS's dispatcher (which starts a character device's
+  read itself, without a worker), the CDEV_READ to the memory driver (served on its
+  main thread: its callbacks never wait), the driver's grant copy into the user's
+  buffer through the MMU, the driver's reply, VFS's revival of the caller and its
+  reply: four task switches; with its ratio to the bare-handoff baseline (goal <= 6);
 - ``select.64``: ``select`` calls per second over 64 descriptors that are all ready
   (32 pipe read ends with data, 32 regular files), which costs VFS a pass over every
   descriptor and the copies of three fd sets each way.

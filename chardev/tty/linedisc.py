@@ -150,6 +150,11 @@ class LineDiscipline:
         """Return a copy of the current settings."""
         return self._attrs.copy()
 
+    @property
+    def lflag(self) -> int:
+        """The local modes now in force (the driver tests TOSTOP on every write)."""
+        return self._attrs.lflag
+
     def set_attrs(self, attrs: Termios, when: int = TCSANOW) -> bool:
         """Install ``attrs``; return whether pending reads should be retried.
 

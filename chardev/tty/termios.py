@@ -130,8 +130,13 @@ TCGETS: Final = 0x5401
 TCSETS: Final = 0x5402
 TCSETSW: Final = 0x5403
 TCSETSF: Final = 0x5404
+TIOCGPGRP: Final = 0x540F
+TIOCSPGRP: Final = 0x5410
 TIOCGWINSZ: Final = 0x5413
 TIOCSWINSZ: Final = 0x5414
+
+PGRP: Final = struct.Struct("<i")
+"""TIOCGPGRP/TIOCSPGRP's argument: a ``pid_t``."""
 
 WINSIZE: Final = struct.Struct("<4H")
 """``struct winsize``: ws_row, ws_col, ws_xpixel, ws_ypixel."""
@@ -142,6 +147,8 @@ TCSETSW_IOC: Final = _IOW("T", 0x03, TERMIOS_SIZE)
 TCSETSF_IOC: Final = _IOW("T", 0x04, TERMIOS_SIZE)
 TIOCGWINSZ_IOC: Final = _IOR("T", 0x13, WINSIZE.size)
 TIOCSWINSZ_IOC: Final = _IOW("T", 0x14, WINSIZE.size)
+TIOCGPGRP_IOC: Final = _IOR("T", 0x0F, PGRP.size)
+TIOCSPGRP_IOC: Final = _IOW("T", 0x10, PGRP.size)
 
 
 def default_cc() -> list[int]:

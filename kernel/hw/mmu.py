@@ -109,6 +109,9 @@ PF_I = 1 << 4  #: instruction fetch; never set here (needs PAE+NXE or SMEP)
 
 _MAX = 0xFFFFFFFF
 _AD = PG_A | PG_D
+_TABLE_WORDS = PG_FRAME >> 2  # an entry's next-level address, as a word index
+_LEAF = PG_FRAME | PG_D | PG_G  # what a TLB entry keeps of the leaf as it is
+_RIGHTS = PG_US | PG_RW  # what it keeps ANDed over the levels
 # Error-code bits W/R and U/S of each access index ``(write << 1) | user``.
 _CODE = (0, PF_U, PF_W, PF_W | PF_U)
 # Rights bits each access index needs in every paging entry used, without and with CR0.WP
@@ -126,7 +129,8 @@ class PageFault(Exception):
     """
 
     def __init__(self, cr2: int, error_code: int) -> None:
-        super().__init__(cr2, error_code)
+        # BaseException.__new__ has set ``args`` already: no super().__init__() on
+        # this path (every page fault raises one).
         self.cr2 = cr2
         self.error_code = error_code
 
@@ -180,6 +184,7 @@ class MMU:
         "_cr3",
         "_cr4",
         "_entries",
+        "_fragments",
         "_need",
         "_words",
         "physmem",
@@ -198,6 +203,7 @@ class MMU:
         # The TLB never rebinds its dictionaries, so the hot paths can hold them.
         self._by_access = self.tlb.by_access
         self._entries = self.tlb.entries
+        self._fragments = self.tlb.large
         self._capacity = tlb_capacity
 
     # -- control registers ------------------------------------------------------------
@@ -316,32 +322,46 @@ class MMU:
         if vpn in entries or not 0 <= vaddr <= 0xFFFFFFFF or not self._cr0 & CR0_PG:
             return self._miss(vaddr, access)
         words = self._words
-        pde_i = ((self._cr3 & PG_FRAME) | (vaddr >> 20 & 0xFFC)) >> 2
+        # Word indexes of the PDE and the PTE: an entry's bits 31:12 are the next
+        # level's address, so its word index is entry >> 2 with the low 10 bits clear.
+        pde_i = (self._cr3 >> 2 & _TABLE_WORDS) | vpn >> 10
         try:
             pde = words[pde_i]
             if (pde & PG_PS and self._cr4 & CR4_PSE) or not pde & PG_P:
                 return self._miss(vaddr, access)
-            pte_i = ((pde & PG_FRAME) | (vaddr >> 10 & 0xFFC)) >> 2
+            pte_i = (pde >> 2 & _TABLE_WORDS) | (vpn & 0x3FF)
             pte = words[pte_i]
         except IndexError:
             return self._miss(vaddr, access)
+        if not pte & PG_P:
+            # Not present: the fault VM resolves (every zero-fill, every first touch).
+            # Raised here as _walk would (the PDE was used, so it gets A), without a
+            # second walk. Nothing is cached for the page; a #PF would also drop the
+            # fragments of a 4 MiB page cached here, if there are any.
+            if not pde & PG_A:
+                words[pde_i] = pde | PG_A
+            self._cr2 = vaddr
+            if self._fragments:
+                self.tlb.invalidate_page(vpn)
+            raise PageFault(vaddr, _CODE[access])
         need = self._need[access]
-        if not pte & PG_P or pde & pte & need != need:
+        if pde & pte & need != need:
             return self._miss(vaddr, access)
         if not pde & PG_A:
             words[pde_i] = pde | PG_A
         new = pte | (_AD if write else PG_A)
         if new != pte:
             words[pte_i] = new
-        leaf = (new & (PG_FRAME | PG_D | PG_G)) | (pde & new & (PG_US | PG_RW))
+        frame = new & PG_FRAME
+        leaf = (new & _LEAF) | (pde & new & _RIGHTS)
         if leaf & PG_G or len(entries) >= self._capacity:
             if not self._cr4 & CR4_PGE:
                 leaf &= ~PG_G
             self.tlb.fill(vpn, leaf, access)
         else:
             entries[vpn] = leaf
-            self._by_access[access][vpn] = new & PG_FRAME
-        return (new & PG_FRAME) | (vaddr & 0xFFF)
+            self._by_access[access][vpn] = frame
+        return frame | (vaddr & 0xFFF)
 
     def _miss(self, vaddr: int, access: int) -> int:
         """Translate when the TLB cannot answer ``access`` at once (the general case)."""

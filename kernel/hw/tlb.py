@@ -99,9 +99,11 @@ class TLB:
             table the first time that access finds the entry good enough
             (:meth:`lookup`). The dictionaries are never rebound, so the MMU may keep
             references to them.
+        large: 4 MiB region number (page number >> 10) to the page numbers of the
+            fragments cached from a 4 MiB page there; empty when none are (never rebound).
     """
 
-    __slots__ = ("_capacity", "_large", "_need", "_nglobal", "by_access", "entries")
+    __slots__ = ("_capacity", "_need", "_nglobal", "by_access", "entries", "large")
 
     def __init__(self, wp: bool = False, capacity: int = 4096) -> None:
         if capacity < 1:
@@ -113,8 +115,7 @@ class TLB:
             {},
             {},
         )
-        # 4 MiB region number -> page numbers of the fragments cached from a large page.
-        self._large: dict[int, set[int]] = {}
+        self.large: dict[int, set[int]] = {}
         self._nglobal = 0
         self._need = _NEED[wp]
         self._capacity = capacity
@@ -177,7 +178,7 @@ class TLB:
             if packed & _GLOBAL:
                 self._nglobal += 1
             if packed & _LARGE:
-                self._large.setdefault(vpn >> 10, set()).add(vpn)
+                self.large.setdefault(vpn >> 10, set()).add(vpn)
 
     def _drop(self, vpn: int) -> None:
         packed = self.entries.pop(vpn, None)
@@ -188,11 +189,11 @@ class TLB:
         if packed & _GLOBAL:
             self._nglobal -= 1
         if packed & _LARGE:
-            fragments = self._large.get(vpn >> 10)
+            fragments = self.large.get(vpn >> 10)
             if fragments is not None:
                 fragments.discard(vpn)
                 if not fragments:
-                    del self._large[vpn >> 10]
+                    del self.large[vpn >> 10]
 
     def invalidate_page(self, vpn: int) -> None:
         """Drop the translation of page ``vpn``, global or not (INVLPG, #PF).
@@ -201,7 +202,7 @@ class TLB:
         too (SDM 4.10.4.1: INVLPG invalidates all TLB entries for the page).
         """
         self._drop(vpn)
-        fragments = self._large.get(vpn >> 10)
+        fragments = self.large.get(vpn >> 10)
         if fragments:
             for other in list(fragments):
                 self._drop(other)
@@ -217,14 +218,14 @@ class TLB:
         self._nglobal = len(kept)
         for vpn, e in kept.items():
             if e & _LARGE:
-                self._large.setdefault(vpn >> 10, set()).add(vpn)
+                self.large.setdefault(vpn >> 10, set()).add(vpn)
 
     def flush_all(self) -> None:
         """Drop every entry, global ones included."""
         self.entries.clear()
         for table in self.by_access:
             table.clear()
-        self._large.clear()
+        self.large.clear()
         self._nglobal = 0
 
     def set_wp(self, wp: bool) -> None:

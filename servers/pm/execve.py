@@ -289,7 +289,7 @@ async def _point_of_no_return(
             return
         try:
             await load_image(pm, ep, program.text, sp, frame)
-            await pm.proc.exec(ep, pm.config.runtime.image(program.main, sp))
+            await pm.proc.exec(ep, pm.config.runtime.image(program.main, sp), name)
         except (OSError, KernelError) as exc:
             _log.info("exec failed past the point of no return", pid=mp.pid, error=str(exc))
             from servers.pm.forkexit import exit_proc

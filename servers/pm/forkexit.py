@@ -28,7 +28,7 @@ import structlog
 from kernel.endpoint import NONE
 from kernel.errors import KernelError
 from kernel.kernel import KSIG_ALIVE
-from servers.pm import alarm, signals
+from servers.pm import alarm, session, signals
 from servers.pm.mproc import (
     BLOCKED_IN_PM,
     EXITING,
@@ -163,6 +163,7 @@ async def exit_proc(pm: Pm, mp: MProc, status: int) -> None:
             _log.warning("VM exit failed", pid=mp.pid, status=r.status)
         await zombify(pm, mp)
 
+    await session.hangup(pm, mp)  # a controlling process: its terminal hangs up
     await pm.tell_vfs(mp, PmVfsExit(ep), closed)
 
 

@@ -43,6 +43,7 @@ from servers.pm.mproc import (
     MProc,
     ProcTable,
 )
+from servers.pm.procinfo import do_procinfo
 from servers.pm.protocol import (
     PmAlarm,
     PmExec,
@@ -56,6 +57,7 @@ from servers.pm.protocol import (
     PmGetuid,
     PmKill,
     PmPause,
+    PmProcinfo,
     PmReply,
     PmSetgid,
     PmSetpgid,
@@ -66,6 +68,8 @@ from servers.pm.protocol import (
     PmSigprocmask,
     PmSigreturn,
     PmSigsuspend,
+    PmTtyQuery,
+    PmTtySignal,
     PmWaitpid,
     VfsPmReply,
 )
@@ -133,6 +137,10 @@ class Pm:
     host_waits: dict[int, list[WaitRequest]] = field(default_factory=dict)
     vfs_pending: dict[int, MProc] = field(default_factory=dict)
     delay_polls: dict[int, float] = field(default_factory=dict)
+    tty_waits: dict[int, tuple[MProc, int, Message]] = field(default_factory=dict)
+    """Terminal drivers' answers held until the process is continued (see session.py)."""
+    tty_sessions: dict[int, int] = field(default_factory=dict)
+    """The driver of each session's controlling terminal, by session id (session.py)."""
     alarm_set: float | None = None
     init: MProc | None = None
     _init_seen: bool = False
@@ -186,6 +194,8 @@ class Pm:
                     await hostcalls.drain(self)
             elif isinstance(m, VfsPmReply):
                 await self.vfs_reply(m)
+            elif isinstance(m, PmTtyQuery | PmTtySignal):
+                await session.tty_request(self, m)  # drivers are not in the table
             else:
                 _log.info("unknown request", mtype=m.mtype, src=m.m_source)
                 await self.reply(m.m_source, PmReply(errno.ENOSYS))
@@ -331,6 +341,7 @@ HANDLERS: dict[type[Message], Handler] = {
     PmSetpgid: session.do_setpgid,
     PmGetpgid: session.do_getpgid,
     PmGetsid: session.do_getsid,
+    PmProcinfo: do_procinfo,
 }
 """Which function serves each request (MINIX's ``call_vec``)."""
 

@@ -18,6 +18,7 @@ there are no real-time signals.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Final
 
@@ -436,3 +437,118 @@ class VfsPmReply(Message):
     call: str
     status: int = 0
     value: int = 0
+
+
+# -- process information (MINIX's getsysinfo(PM, SI_PROC_TAB), one entry per call) ------------
+
+PROC_NAME_LEN: Final = 16
+"""The bytes of a process name a :data:`PROCINFO` entry holds (MINIX's PROC_NAME_LEN)."""
+PROCINFO: Final = struct.Struct(f"<6i2B2x{PROC_NAME_LEN}s")
+"""One process as :class:`PmProcinfo` writes it: pid, ppid, pgrp, sid, uid, euid (i32
+each), the state (an ASCII letter: PI_RUNNING...), flags (PI_SYSTEM), two bytes of
+padding, then the name (UTF-8, truncated to PROC_NAME_LEN bytes, NUL-padded)."""
+PI_RUNNING: Final = ord("R")
+"""Running or ready to run."""
+PI_SLEEPING: Final = ord("S")
+"""Blocked: in waitpid, pause or sigsuspend, or in a call to a server."""
+PI_STOPPED: Final = ord("T")
+"""Stopped by a job-control signal."""
+PI_ZOMBIE: Final = ord("Z")
+"""Exited, not yet reaped by its parent."""
+PI_SYSTEM: Final = 0x01
+"""The process is a system process (PM, VM, VFS...), not a user process."""
+
+
+@dataclass(slots=True)
+class PmProcinfo(Message):
+    """The process with the lowest pid above ``after`` (pass -1 to start at PM, pid 0).
+
+    PM writes that process's :data:`PROCINFO` entry at ``buf`` in the caller's memory
+    (``buf_len`` bytes, at least ``PROCINFO.size``). Reply: value = its pid, so the
+    caller walks the whole table by passing each answer back as ``after``. ESRCH when
+    no process has a higher pid; EINVAL when ``buf_len`` is too small; EFAULT for a
+    bad buffer. Zombies and system processes are included.
+    """
+
+    after: int
+    buf: int
+    buf_len: int
+
+
+# -- terminal job control (from terminal drivers, system processes only; asynchronous) --------
+
+TTYQ_ACQUIRE: Final = 0
+"""``ep``, a session leader, made the terminal its controlling terminal: answer its session
+and group (the terminal's first foreground group)."""
+TTYQ_READ: Final = 1
+"""``ep`` reads the terminal: SIGTTIN if it is in the background (EIO if it cannot stop)."""
+TTYQ_CHANGE: Final = 2
+"""``ep`` writes (TOSTOP) or changes the settings: SIGTTOU if in the background."""
+TTYQ_GETPGRP: Final = 3
+"""``ep`` asks the foreground group: ENOTTY unless the terminal is its controlling one."""
+TTYQ_SETPGRP: Final = 4
+"""``ep`` makes ``pgrp`` the foreground group: TTYQ_CHANGE's rule, then ENOTTY, EINVAL,
+EPERM as POSIX's tcsetpgrp says."""
+TTYQ_OWNER: Final = 5
+"""``ep`` opened a terminal that gets a node of its own (a pty): answer its effective
+uid and gid, the node's owner."""
+
+
+@dataclass(slots=True)
+class PmTtyQuery(Message):
+    """A terminal driver asks PM about ``ep``'s use of a terminal (one of TTYQ_*).
+
+    ``sid`` and ``fg`` are the terminal's session and foreground group (0: none),
+    ``pgrp`` the argument of TTYQ_SETPGRP. PM answers with :class:`PmTtyAnswer` by
+    ``senda``, echoing ``tag``; when PM stopped ``ep`` with SIGTTIN/SIGTTOU, the answer
+    is EAGAIN ("ask again") and comes only once ``ep`` is continued.
+    """
+
+    op: int
+    ep: int
+    sid: int
+    fg: int
+    pgrp: int
+    tag: int
+
+
+@dataclass(slots=True)
+class PmTtyAnswer(Message):
+    """PM's answer to a :class:`PmTtyQuery`: 0 or an errno, and what the question asked for.
+
+    TTYQ_ACQUIRE's session and group are ``sid`` and ``pgrp``; TTYQ_OWNER's ``uid``
+    and ``gid``.
+    """
+
+    tag: int
+    status: int
+    sid: int = 0
+    pgrp: int = 0
+    uid: int = 0
+    gid: int = 0
+
+
+@dataclass(slots=True)
+class PmTtySignal(Message):
+    """A terminal driver raises ``sig`` on process group ``pgrp`` (^C, a resize...).
+
+    With ``pid`` set, ``sig`` goes to that one process instead (a hang-up's SIGHUP to
+    the session leader). Never answered; accepted only from system processes.
+    """
+
+    pgrp: int
+    sig: int
+    pid: int = 0
+
+
+@dataclass(slots=True)
+class PmTtyHangup(Message):
+    """PM to a terminal driver: the leader of session ``sid``, which controls it, exited.
+
+    The driver sends SIGHUP, then SIGCONT, to the foreground group of the session's
+    terminal (as :class:`PmTtySignal`) and the terminal stops being the session's; a
+    driver with several terminals finds it by ``sid`` (a session has at most one).
+    Never answered.
+    """
+
+    sid: int

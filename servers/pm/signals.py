@@ -5,8 +5,9 @@ set and the contexts of handlers that are running; libc keeps the handler callab
 
 :func:`sig_proc` decides what a signal does to a process, in this order:
 
-1. SIGCONT continues a stopped process whatever its disposition; a stop signal
-   discards a pending SIGCONT and vice versa;
+1. SIGCONT continues a stopped process whatever its disposition (and releases a
+   terminal driver's answer held for it, :func:`servers.pm.session.tty_continued`); a
+   stop signal discards a pending SIGCONT and vice versa;
 2. an ignored signal (SIG_IGN, or a default action of "ignore") is discarded;
 3. a blocked signal, or any signal but SIGKILL for a stopped process or one with a
    VFS notice outstanding, stays pending until unblocked / continued / answered;
@@ -134,8 +135,11 @@ async def sig_proc(pm: Pm, mp: MProc, sig: int) -> None:
     if mp.pid == INIT_PID and act.handler != DISP_CATCH:
         return  # init only gets the signals it catches
     if sig == SIGCONT:
+        from servers.pm.session import tty_continued
+
         mp.sigpending &= ~STOP_SIGNALS
         await continue_proc(pm, mp)
+        await tty_continued(pm, mp)  # a terminal read or write it stopped in goes on
     elif bit & STOP_SIGNALS:
         mp.sigpending &= ~(1 << SIGCONT)
     if ignored(mp, sig):

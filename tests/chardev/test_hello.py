@@ -110,6 +110,7 @@ def test_driver_table():
         ("log", 15),
         ("hello", 17),
         ("tty", 4),
+        ("pty", 9),
     ]
     assert driver("hello").major == HELLO_MAJOR
     specs = services()
@@ -118,5 +119,6 @@ def test_driver_table():
         ("log", 15),
         ("hello", 17),
         ("tty", 4),
+        ("pty", 9),
     ]
     assert all(callable(s.factory()) for s in specs)

@@ -4,8 +4,10 @@
 list (Python's shape, :meth:`chardev.tty.termios.Termios.to_list`) to and from glibc's
 ``struct termios`` and send it to the driver with an ioctl through VFS. The requests go
 in NetBSD's size-encoded form (``TCGETS_IOC``...) because VFS sizes the argument's grant
-from that encoding. ``isatty`` is "does TCGETS succeed"; ``ttyname`` searches ``/dev``
-for the character device with the descriptor's ``st_rdev``. VFS answers ENOTTY for a
+from that encoding. ``isatty`` is "does TCGETS succeed"; ``ttyname`` searches
+``/dev/pts`` (the pty slaves), then ``/dev``, for the character device with the
+descriptor's ``st_rdev``, as glibc does. ``tcgetpgrp``/``tcsetpgrp`` read and set the
+terminal's foreground process group (TIOCGPGRP/TIOCSPGRP). VFS answers ENOTTY for a
 descriptor that is not a character device, and a driver without terminal ioctls answers
 ENOTTY too, so both come back to the caller as a non-terminal.
 
@@ -55,6 +57,7 @@ from chardev.tty.termios import (
     OPOST,
     PARENB,
     PARMRK,
+    PGRP,
     TCGETS_IOC,
     TCSADRAIN,
     TCSAFLUSH,
@@ -63,7 +66,9 @@ from chardev.tty.termios import (
     TCSETSF_IOC,
     TCSETSW_IOC,
     TERMIOS_SIZE,
+    TIOCGPGRP_IOC,
     TIOCGWINSZ_IOC,
+    TIOCSPGRP_IOC,
     TIOCSWINSZ_IOC,
     TOSTOP,
     VDISCARD,
@@ -96,7 +101,8 @@ _SET_REQUEST: Final = {
     TCSADRAIN: TCSETSW_IOC,
     TCSAFLUSH: TCSETSF_IOC,
 }
-_DEV: Final = "/dev"
+_TTY_DIRS: Final = ("/dev/pts", "/dev")
+"""Where ``ttyname`` looks, in order."""
 _USHRT_MAX: Final = 0xFFFF
 
 
@@ -141,21 +147,27 @@ async def isatty(fd: int) -> bool:
 
 
 async def ttyname(fd: int) -> str:
-    """The path in ``/dev`` of the terminal open on ``fd`` (e.g. ``"/dev/console"``).
+    """The path of the terminal open on ``fd`` (``"/dev/console"``, ``"/dev/pts/0"``...).
 
     Raises:
-        OSError: ENOTTY (not a terminal), ENODEV (no ``/dev`` entry names it), EBADF.
+        OSError: ENOTTY (not a terminal), ENODEV (no entry in ``/dev/pts`` or ``/dev``
+            names it), EBADF.
     """
     await tcgetattr(fd)
     rdev = (await fstat(fd)).st_rdev
-    for name in sorted(await listdir(_DEV)):
-        path = f"{_DEV}/{name}"
+    for directory in _TTY_DIRS:
         try:
-            st = await stat(path)
+            names = sorted(await listdir(directory))
         except OSError:
-            continue  # a dangling link or an entry removed meanwhile names nothing
-        if S_ISCHR(st.st_mode) and st.st_rdev == rdev:
-            return path
+            continue  # no such directory: nothing there names it
+        for name in names:
+            path = f"{directory}/{name}"
+            try:
+                st = await stat(path)
+            except OSError:
+                continue  # a dangling link or an entry removed meanwhile names nothing
+            if S_ISCHR(st.st_mode) and st.st_rdev == rdev:
+                return path
     raise oserror(errno.ENODEV, "no /dev entry for this terminal")
 
 
@@ -183,6 +195,34 @@ async def tcsetwinsize(fd: int, winsize: Sequence[int]) -> None:
             raise oserror(errno.EINVAL, f"bad window size {value!r}")
     _rows, _cols, xpixel, ypixel = await _get_winsize(fd)
     await ioctl(fd, TIOCSWINSZ_IOC, WINSIZE.pack(rows, cols, xpixel, ypixel))
+
+
+async def tcgetpgrp(fd: int) -> int:
+    """The foreground process group of ``fd``, the caller's controlling terminal.
+
+    Raises:
+        OSError: ENOTTY (not a terminal, or not the caller's controlling terminal),
+            EBADF, EIO.
+    """
+    raw = await ioctl(fd, TIOCGPGRP_IOC, bytes(PGRP.size))
+    (pgrp,) = PGRP.unpack(raw[: PGRP.size])
+    return int(pgrp)
+
+
+async def tcsetpgrp(fd: int, pgrp: int) -> None:
+    """Make ``pgrp`` the foreground process group of ``fd``, the caller's controlling terminal.
+
+    A caller in the background gets SIGTTOU first unless it ignores or blocks it (it
+    stops, and the call goes on once it is continued).
+
+    Raises:
+        OSError: ENOTTY (not the caller's controlling terminal), EPERM (``pgrp`` is no
+            group of the caller's session), EINVAL (``pgrp`` <= 0 or not an int), EIO
+            (an orphaned background group), EBADF, EINTR.
+    """
+    if not isinstance(pgrp, int) or isinstance(pgrp, bool) or not 0 < pgrp <= 0x7FFF_FFFF:
+        raise oserror(errno.EINVAL, f"bad process group {pgrp!r}")
+    await ioctl(fd, TIOCSPGRP_IOC, PGRP.pack(pgrp))
 
 
 async def _get_winsize(fd: int) -> tuple[int, int, int, int]:
@@ -250,8 +290,10 @@ __all__ = [
     "VWERASE",
     "isatty",
     "tcgetattr",
+    "tcgetpgrp",
     "tcgetwinsize",
     "tcsetattr",
+    "tcsetpgrp",
     "tcsetwinsize",
     "ttyname",
 ]

@@ -1,0 +1,81 @@
+"""ps: report the processes PM knows (every one of them, system servers included).
+
+::
+
+    ps [-e | -A] [-f | -l]
+
+Every process in PM's table is listed, by pid (:func:`userland.libc.getprocs`): the
+system processes (PM is pid 0; VM, VFS, the root file server, DS, RS follow init)
+with their name in brackets, ``[vfs]``, as Linux shows kernel threads; zombies as
+``name <defunct>``. ``-e`` and ``-A`` are accepted and change nothing. The default
+columns are POSIX's ``PID TTY TIME CMD``::
+
+      PID TTY          TIME CMD
+        0 ?        00:00:00 [pm]
+        1 ?        00:00:00 init
+
+The differences from POSIX: the default lists every process (as ``ps -e``), not just
+the caller's terminal's; TTY is always ``?`` (the controlling terminal is VFS's
+knowledge, which PM does not have) and TIME is always ``00:00:00`` (the kernel does
+not account CPU time). ``-l`` or ``-f`` shows what PM does know instead::
+
+      PID  PPID  PGRP   SID   UID STAT CMD
+        1     0     1     1     0 S    init
+
+UID is the effective user id; STAT is ``R`` (running or ready), ``S`` (blocked in a
+call), ``T`` (stopped) or ``Z`` (zombie). CMD is the program's base name, at most 16
+bytes of it, not its arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from userland import libc
+from userland.bin._common import USAGE, getopts, usage
+from userland.libc import stdio
+
+_SYNOPSIS: Final = "ps [-e | -A] [-f | -l]"
+SHORT_HEADER: Final = f"{'PID':>5} {'TTY':<8} {'TIME':>8} CMD"
+LONG_HEADER: Final = f"{'PID':>5} {'PPID':>5} {'PGRP':>5} {'SID':>5} {'UID':>5} STAT CMD"
+
+
+def command(p: libc.ProcInfo) -> str:
+    """The CMD column: the name, bracketed for a system process, marked if a zombie."""
+    if p.system:
+        return f"[{p.name}]"
+    return f"{p.name} <defunct>" if p.state == "Z" else p.name
+
+
+def short_row(p: libc.ProcInfo) -> str:
+    """One line of the default format."""
+    return f"{p.pid:>5} {'?':<8} {'00:00:00':>8} {command(p)}"
+
+
+def long_row(p: libc.ProcInfo) -> str:
+    """One line of the ``-l`` format."""
+    return f"{p.pid:>5} {p.ppid:>5} {p.pgrp:>5} {p.sid:>5} {p.euid:>5} {p.state:<4} {command(p)}"
+
+
+async def main(argv: list[str]) -> int:
+    """List the processes; 0, 1 if PM cannot be asked, 2 on a usage error."""
+    parsed = await getopts("ps", argv, "Aefl", _SYNOPSIS)
+    if parsed is None:
+        return USAGE
+    opts, operands = parsed
+    if operands:
+        return await usage("ps", _SYNOPSIS, f"{operands[0]}: unexpected operand")
+    long = any(opt in ("-f", "-l") for opt, _ in opts)
+    try:
+        procs = await libc.getprocs()
+    except OSError as exc:
+        await stdio.error("ps", stdio.strerror(exc))
+        return 1
+    header, row = (LONG_HEADER, long_row) if long else (SHORT_HEADER, short_row)
+    lines = [header, *(row(p) for p in procs)]
+    try:
+        await stdio.write_all(stdio.STDOUT_FILENO, "\n".join(lines) + "\n")
+    except OSError as exc:
+        await stdio.error("ps", f"write error: {stdio.strerror(exc)}")
+        return 1
+    return 0

@@ -1,0 +1,5 @@
+"""``/bin/sh``: the shell (:mod:`userland.sh`)."""
+
+from userland.sh.main import main
+
+__all__ = ["main"]

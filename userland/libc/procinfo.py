@@ -1,0 +1,96 @@
+"""Process information: the processes PM knows, for ``ps`` (a walk over PM's table).
+
+:func:`getprocs` asks PM for one entry at a time (:class:`~servers.pm.protocol.PmProcinfo`,
+MINIX's ``getsysinfo(PM, SI_PROC_TAB)`` cut into pieces): each request names the last pid
+seen, PM writes the next process's entry into a buffer on the caller's heap, and the
+walk ends when PM answers ESRCH. System processes (PM, VM, VFS...) and zombies are
+included.
+
+:func:`getenviron` is what the process knows of itself without asking anyone: its
+whole environment (what ``env`` prints; ``environ`` in C).
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Final, NamedTuple
+
+from kernel.com import PM_PROC_NR
+from servers.pm.protocol import PI_SYSTEM, PROCINFO, PmProcinfo
+from userland.libc._context import current
+from userland.libc._syscall import call
+from userland.libc.memory import free, malloc, peek
+
+__all__ = ["ProcInfo", "getenviron", "getprocs"]
+
+_PM: Final = PM_PROC_NR
+
+
+class ProcInfo(NamedTuple):
+    """One process as PM sees it.
+
+    Attributes:
+        pid: its process id.
+        ppid: its parent's pid (0 for init and the system processes: PM).
+        pgrp: its process group.
+        sid: its session.
+        uid: its real user id.
+        euid: its effective user id.
+        state: ``"R"`` running or ready, ``"S"`` blocked (in waitpid, pause, or a call
+            to a server), ``"T"`` stopped, ``"Z"`` zombie.
+        system: whether it is a system process (a server), not a user process.
+        name: the base name of the program it runs (at most 16 bytes of it).
+    """
+
+    pid: int
+    ppid: int
+    pgrp: int
+    sid: int
+    uid: int
+    euid: int
+    state: str
+    system: bool
+    name: str
+
+
+async def getprocs() -> list[ProcInfo]:
+    """Every process in PM's table, by increasing pid.
+
+    Raises:
+        OSError: ENOMEM when the buffer cannot be allocated; EINTR.
+    """
+    buf = await malloc(PROCINFO.size)
+    out: list[ProcInfo] = []
+    try:
+        after = -1
+        while True:
+            try:
+                reply = await call(_PM, PmProcinfo(after, buf, PROCINFO.size))
+            except OSError as exc:
+                if exc.errno == errno.ESRCH:
+                    return out
+                raise
+            out.append(_unpack(await peek(buf, PROCINFO.size)))
+            after = reply.value
+    finally:
+        await free(buf)
+
+
+def _unpack(raw: bytes) -> ProcInfo:
+    pid, ppid, pgrp, sid, uid, euid, state, flags, name = PROCINFO.unpack(raw)
+    return ProcInfo(
+        pid,
+        ppid,
+        pgrp,
+        sid,
+        uid,
+        euid,
+        chr(state),
+        bool(flags & PI_SYSTEM),
+        name.rstrip(b"\0").decode("utf-8", "replace"),
+    )
+
+
+def getenviron() -> dict[str, str]:
+    """A copy of the process's environment (C's ``environ``), in the order it was set."""
+    return dict(current().environ)

@@ -1,0 +1,255 @@
+"""Jobs: the processes a command started, waiting for them, and job control.
+
+A job is a pipeline (or a background list, or a subshell): its processes and,
+under job control, the process group they share. :class:`JobTable` waits for a
+foreground job (``waitpid``, with WUNTRACED under job control so a ^Z stop is
+seen), keeps background and stopped jobs for ``jobs``/``fg``/``bg``/``wait``,
+and reports finished ones before the next prompt.
+
+Job control is on only in an interactive shell on a terminal: each job gets its
+own process group (``setpgid`` in both the shell and the child, whichever runs
+first), the terminal's foreground group is handed to a foreground job with
+``tcsetpgrp`` and taken back afterwards. :func:`tcsetpgrp`/:func:`tcgetpgrp`
+treat a descriptor that is no controlling terminal as "no job control".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from userland import libc
+from userland.libc import stdio
+
+INTERACTIVE_IGNORED: Final = (libc.SIGINT, libc.SIGQUIT, libc.SIGTSTP, libc.SIGTTIN, libc.SIGTTOU)
+"""Signals an interactive shell does not let kill or stop it (SIGINT is caught, the others
+ignored); its children get their default dispositions back."""
+
+
+async def tcgetpgrp(fd: int) -> int | None:
+    """The foreground process group of the terminal at ``fd``, or None (no job control)."""
+    try:
+        return await libc.tcgetpgrp(fd)
+    except OSError:
+        return None
+
+
+async def tcsetpgrp(fd: int, pgrp: int) -> bool:
+    """Make ``pgrp`` the foreground group of the terminal at ``fd``; False if impossible."""
+    try:
+        await libc.tcsetpgrp(fd, pgrp)
+    except OSError:
+        return False
+    return True
+
+
+def exit_code(status: int) -> int:
+    """A wait status as the shell's ``$?``: the exit code, or 128 + the signal number."""
+    if libc.WIFEXITED(status):
+        return libc.WEXITSTATUS(status)
+    if libc.WIFSIGNALED(status):
+        return 128 + libc.WTERMSIG(status)
+    if libc.WIFSTOPPED(status):
+        return 128 + libc.WSTOPSIG(status)
+    return 1
+
+
+@dataclass(slots=True)
+class Job:
+    """A job: its processes (the last one's status is the job's) and its group."""
+
+    pids: list[int]
+    pgid: int
+    text: str
+    number: int = 0
+    codes: dict[int, int] = field(default_factory=dict)
+    stopped: bool = False
+
+    @property
+    def done(self) -> bool:
+        """Whether every process has ended."""
+        return len(self.codes) == len(self.pids)
+
+    @property
+    def code(self) -> int:
+        """The job's status (its last process's), once done."""
+        return self.codes.get(self.pids[-1], 0)
+
+
+class JobTable:
+    """The shell's jobs; ``control`` says whether job control is on."""
+
+    def __init__(self) -> None:
+        self.control = False
+        self.shell_pgrp = 0
+        self.jobs: dict[int, Job] = {}
+        self.interrupted = False
+        """Set by a SIGINT (^C) the interactive shell caught; the prompt loop clears it."""
+
+    def _on_interrupt(self, signum: int) -> None:
+        """SIGINT's handler: note it (a read it interrupts fails with EINTR besides)."""
+        self.interrupted = True
+
+    async def enable_control(self) -> None:
+        """Turn job control on if standard input is a terminal that allows it.
+
+        The shell leads its own group, which becomes the terminal's foreground group.
+        """
+        if not await libc.isatty(0) or await tcgetpgrp(0) is None:
+            return
+        pid = await libc.getpid()
+        if await libc.getpgrp() != pid:
+            try:
+                await libc.setpgid(0, 0)
+            except OSError:
+                return
+        self.shell_pgrp = pid
+        for sig in INTERACTIVE_IGNORED:
+            await libc.signal(sig, libc.SIG_IGN)
+        # ^C at the prompt: caught (not ignored) so that it interrupts the read of a
+        # half-typed line; exec resets a caught signal, so programs get the default.
+        await libc.signal(libc.SIGINT, self._on_interrupt)
+        self.control = await tcsetpgrp(0, pid)
+
+    # -- starting ------------------------------------------------------------------------
+
+    async def child_setup(self, pgid: int, foreground: bool) -> None:
+        """In a new child: join the job's group and take the terminal if in the foreground.
+
+        ``pgid`` 0 leads a new group. The signals the shell ignores get their default
+        dispositions back.
+        """
+        for sig in (libc.SIGINT, libc.SIGQUIT, libc.SIGTSTP):
+            await libc.signal(sig, libc.SIG_DFL)
+        await self._setpgid(0, pgid)
+        if foreground:  # while SIGTTOU is still ignored: a background group may do this
+            await tcsetpgrp(0, pgid or await libc.getpid())
+        for sig in (libc.SIGTTIN, libc.SIGTTOU):
+            await libc.signal(sig, libc.SIG_DFL)
+
+    @staticmethod
+    async def default_signals() -> None:
+        """In a new child that keeps the shell's group: default dispositions back."""
+        for sig in INTERACTIVE_IGNORED:
+            await libc.signal(sig, libc.SIG_DFL)
+
+    async def parent_setup(self, pid: int, pgid: int) -> None:
+        """In the shell, after forking ``pid``: put it in group ``pgid`` (0: its own)."""
+        await self._setpgid(pid, pgid or pid)
+
+    @staticmethod
+    async def _setpgid(pid: int, pgid: int) -> None:
+        try:
+            await libc.setpgid(pid, pgid)
+        except OSError:
+            pass  # the other side got there first, or the child already exec'd / exited
+
+    def add(self, job: Job) -> Job:
+        """Enter ``job`` in the table (numbered after the highest number in use)."""
+        if not job.number:
+            job.number = max(self.jobs, default=0) + 1
+            self.jobs[job.number] = job
+        return job
+
+    # -- waiting -------------------------------------------------------------------------
+
+    async def wait_foreground(self, job: Job) -> int:
+        """Wait for ``job`` in the foreground; returns its status.
+
+        A job that stops gives 128 + the stop signal and stays in the table.
+        """
+        if self.control:
+            await tcsetpgrp(0, job.pgid)
+        try:
+            stopsig = await self._wait(job, libc.WUNTRACED if self.control else 0)
+        finally:
+            if self.control:
+                await tcsetpgrp(0, self.shell_pgrp)
+        if stopsig:
+            job.stopped = True
+            self.add(job)
+            await stdio.write_all(2, f"\n[{job.number}]+  Stopped  {job.text}\n")
+            return 128 + stopsig
+        self.jobs.pop(job.number, None)
+        if self.control and job.code == 128 + libc.SIGINT:
+            await stdio.write_all(2, "\n")  # after the terminal's "^C", as sh does
+        return job.code
+
+    async def wait_job(self, job: Job) -> int:
+        """Wait for every process of background ``job`` to end; returns its status."""
+        await self._wait(job, 0)
+        self.jobs.pop(job.number, None)
+        return job.code
+
+    async def _wait(self, job: Job, options: int) -> int:
+        """Collect ``job``'s processes; returns a stop signal (0 when all ended)."""
+        for pid in job.pids:
+            while pid not in job.codes:
+                try:
+                    _, status = await libc.waitpid(pid, options)
+                except InterruptedError:
+                    continue
+                except ChildProcessError:
+                    job.codes[pid] = 127  # reaped elsewhere: its status is lost
+                    break
+                if libc.WIFSTOPPED(status):
+                    return libc.WSTOPSIG(status)
+                job.codes[pid] = exit_code(status)
+        return 0
+
+    async def reap(self) -> None:
+        """Collect any ended (or stopped) background processes without blocking."""
+        if not self.jobs:
+            return
+        while True:
+            try:
+                pid, status = await libc.waitpid(-1, libc.WNOHANG | libc.WUNTRACED)
+            except (ChildProcessError, InterruptedError):
+                return
+            if pid == 0:
+                return
+            for job in self.jobs.values():
+                if pid in job.pids:
+                    if libc.WIFSTOPPED(status):
+                        job.stopped = True
+                    else:
+                        job.codes[pid] = exit_code(status)
+
+    async def notify(self) -> None:
+        """Report and forget background jobs that have ended (before a prompt)."""
+        await self.reap()
+        for job in [j for j in self.jobs.values() if j.done]:
+            await stdio.write_all(2, f"[{job.number}]+  {self.state(job)}  {job.text}\n")
+            del self.jobs[job.number]
+
+    # -- finding -------------------------------------------------------------------------
+
+    def find(self, spec: str | None) -> Job | None:
+        """The job ``spec`` names (``%n``, ``%%``, ``%+``, ``%-``, ``%prefix``, a pid).
+
+        ``None`` names the current job (the most recent).
+        """
+        if not self.jobs:
+            return None
+        numbers = sorted(self.jobs)
+        if spec in (None, "%", "%%", "%+"):
+            return self.jobs[numbers[-1]]
+        assert spec is not None
+        if spec == "%-":
+            return self.jobs[numbers[-2]] if len(numbers) > 1 else None
+        if spec.startswith("%"):
+            body = spec[1:]
+            if body.isdigit():
+                return self.jobs.get(int(body))
+            found = [j for j in self.jobs.values() if j.text.startswith(body)]
+            return found[-1] if found else None
+        if spec.isdigit():
+            pid = int(spec)
+            return next((j for j in self.jobs.values() if pid in j.pids), None)
+        return None
+
+    def state(self, job: Job) -> str:
+        """What ``jobs`` says a job is doing."""
+        if job.done:
+            return "Done" if job.code == 0 else f"Exit {job.code}"
+        return "Stopped" if job.stopped else "Running"
