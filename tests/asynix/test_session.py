@@ -30,7 +30,7 @@ class Session:
         self.console.send(f"{keys}\r")
         # The raw output, not the screen expect() watches, shows where the prompt is.
         with anyio.fail_after(60):
-            while not self.console.output[mark:].endswith(b"\n# "):
+            while not self.console.output[mark:].endswith(b"\n# "):  # noqa: ASYNC110
                 await anyio.sleep(0.05)
         out = self.console.output[mark:].decode(errors="replace")
         lines = out.split("\r\n")[1:-1]  # after the echoed line, before the prompt
