@@ -166,8 +166,11 @@ class FileSystem:
         """Set owner and group (-1 keeps one)."""
         raise FsError(errno.ENOSYS)
 
-    async def utime(self, ino: int, atime: float, mtime: float) -> None:
-        """Set the times."""
+    async def utime(self, ino: int, atime: float | None, mtime: float | None) -> None:
+        """Set the access and modification times (None keeps one) and stamp the ctime.
+
+        Times are seconds on the kernel clock, as :meth:`now` reads it.
+        """
         raise FsError(errno.ENOSYS)
 
     async def truncate(self, ino: int, size: int) -> None:
@@ -300,7 +303,8 @@ async def handle(fs: FileSystem, p: Process, m: Message) -> Message | None:
             await fs.chown(m.ino, m.uid, m.gid)
             return _node(tid, await fs.stat(m.ino))
         case P.ReqUtime():
-            await fs.utime(m.ino, m.atime, m.mtime)
+            atime = None if m.omit_atime else m.atime
+            await fs.utime(m.ino, atime, None if m.omit_mtime else m.mtime)
         case P.ReqTruncate():
             if m.size < 0:
                 raise FsError(errno.EINVAL)

@@ -286,11 +286,18 @@ class ReqChown(FsRequest):
 
 @dataclass(slots=True)
 class ReqUtime(FsRequest):
-    """Set the access and modification times of ``ino``."""
+    """Set the access and modification times of ``ino`` (REQ_UTIME); its ctime becomes now.
+
+    Times are seconds on the kernel clock (since boot), the clock a file server stamps
+    files with. ``omit_atime``/``omit_mtime`` keep that time as it is (UTIME_OMIT; VFS
+    has already turned UTIME_NOW into the clock's reading). VFS checks the rights.
+    """
 
     ino: int = 0
     atime: float = 0.0
     mtime: float = 0.0
+    omit_atime: bool = False
+    omit_mtime: bool = False
 
 
 @dataclass(slots=True)

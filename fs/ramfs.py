@@ -2,8 +2,10 @@
 
 Holds directories, regular files (stored as sparse 4 KiB blocks, so a hole reads as
 zeros and costs nothing), symbolic links and device nodes / FIFOs (``rdev`` = major << 8
-| minor). Every inode has a mode, owner, group, link count and times taken from the
-kernel clock. Directories keep their entries in creation order; "." and ".." are
+| minor). Every inode has a mode, owner, group, link count and times: seconds on the
+kernel clock, whose epoch is the boot (libc shows them as Unix time by adding
+``userland.libc.EPOCH``); ``utime`` may set the access and modification times to any
+value, before the boot too. Directories keep their entries in creation order; "." and ".." are
 listed first. An inode with no links is freed once VFS gives back its last reference.
 
 Permission checks made here are the directory ones (search for lookup; write and
@@ -415,11 +417,14 @@ class RamFs(FileSystem):
             node.mode &= ~(stat.S_ISUID | stat.S_ISGID)
         self._touch(node, data=False)
 
-    async def utime(self, ino: int, atime: float, mtime: float) -> None:
-        """Set the times."""
+    async def utime(self, ino: int, atime: float | None, mtime: float | None) -> None:
+        """Set the times (None keeps one); the ctime becomes now."""
         node = self._get(ino)
-        node.atime, node.mtime = atime, mtime
-        node.ctime = self.now()
+        if atime is not None:
+            node.atime = atime
+        if mtime is not None:
+            node.mtime = mtime
+        self._touch(node, data=False)
 
     async def release(self, ino: int) -> None:
         """Free an unlinked inode once VFS lets it go."""

@@ -96,6 +96,7 @@ CALLS: dict[type[Message], Handler] = {
     P.VfsFstat: misc.do_fstat,
     P.VfsChmod: misc.do_chmod,
     P.VfsFchmod: misc.do_fchmod,
+    P.VfsUtimens: misc.do_utimens,
     P.VfsChown: misc.do_chown,
     P.VfsTruncate: misc.do_truncate,
     P.VfsFtruncate: misc.do_ftruncate,

@@ -5,7 +5,8 @@ Also dup2, fchdir, lstat/fstat, fchmod, truncate/ftruncate and access (MINIX's
 
 Attribute changes go to the file server under the vnode's WRITE lock; ownership
 rules are checked here (chmod: owner or root, EPERM; chown: root, or the owner giving
-the file to one of its own groups without changing the owner).
+the file to one of its own groups without changing the owner; utimens: the owner or
+root sets any times, anyone with write permission both to now, else EPERM or EACCES).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from vfs.filp import W_BIT
 from vfs.lookup import resolve
 from vfs.open import STATUS_FLAGS, close_fd, get_fd, get_filp, install
 from vfs.protocol import (
+    AT_SYMLINK_NOFOLLOW,
     F_DUPFD,
     F_DUPFD_CLOEXEC,
     F_GETFD,
@@ -35,6 +37,8 @@ from vfs.protocol import (
     FD_CLOEXEC,
     OPEN_MAX,
     STAT,
+    UTIME_NOW,
+    UTIME_OMIT,
     VfsAccess,
     VfsChdir,
     VfsChmod,
@@ -51,6 +55,7 @@ from vfs.protocol import (
     VfsStat,
     VfsTruncate,
     VfsUmask,
+    VfsUtimens,
 )
 from vfs.tll import Mode
 
@@ -282,6 +287,65 @@ async def do_fchmod(job: Job) -> int:
     m = job.msg
     assert isinstance(m, VfsFchmod)
     return await _chmod(job, get_filp(job.fp, m.fd).vnode, m.mode)
+
+
+def _new_time(sec: int, nsec: int, now: float) -> float | None:
+    """The time a (seconds, nanoseconds) pair asks for: None for UTIME_OMIT (EINVAL)."""
+    if nsec == UTIME_OMIT:
+        return None
+    if nsec == UTIME_NOW:
+        return now
+    if not 0 <= nsec < 1_000_000_000:
+        raise VfsError(errno.EINVAL, f"nanoseconds {nsec}")
+    return sec + nsec / 1_000_000_000
+
+
+async def _utimens(job: Job, v: Vnode, m: VfsUtimens) -> int:
+    fp = job.fp
+    now = job.p.now()
+    atime, mtime = _new_time(m.atime, m.ansec, now), _new_time(m.mtime, m.mnsec, now)
+    if atime is None and mtime is None:
+        return 0  # POSIX: nothing to change needs no right
+    if fp.euid not in (0, v.uid):
+        if m.ansec != UTIME_NOW or m.mnsec != UTIME_NOW:
+            raise VfsError(errno.EPERM)
+        if not permitted(fp, v, 2):
+            raise VfsError(errno.EACCES)
+    if v.fs_e < 0 or v.ino < 0:
+        return 0  # an anonymous pipe or a cloned device keeps no times (stat shows 0)
+    async with locked(v.tll, Mode.WRITE):
+        req = fsp.ReqUtime(
+            ino=v.ino,
+            atime=now if atime is None else atime,
+            mtime=now if mtime is None else mtime,
+            omit_atime=atime is None,
+            omit_mtime=mtime is None,
+        )
+        await job.fs_call(v.fs_e, req)
+    return 0
+
+
+async def do_utimens(job: Job) -> int:
+    """utimensat(path, times, flags) / futimens(fd, times) (MINIX's do_utimens).
+
+    Both UTIME_OMIT changes nothing. The owner or root may set any times; anyone else
+    only both to now, with write permission (EACCES without it, EPERM for other times).
+    EINVAL for a bad nanosecond field or flag.
+    """
+    m = job.msg
+    assert isinstance(m, VfsUtimens)
+    if m.path == 0:
+        if m.flags:
+            raise VfsError(errno.EINVAL)
+        return await _utimens(job, get_filp(job.fp, m.fd).vnode, m)
+    if m.flags & ~AT_SYMLINK_NOFOLLOW:
+        raise VfsError(errno.EINVAL)
+    path = await job.copy_path(m.path, m.path_len)
+    v = await resolve(job, path, follow=not m.flags & AT_SYMLINK_NOFOLLOW)
+    try:
+        return await _utimens(job, v, m)
+    finally:
+        await job.put_vnode(v)
 
 
 async def do_chown(job: Job) -> int:

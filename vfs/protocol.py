@@ -62,7 +62,19 @@ FD_SETSIZE: Final = OPEN_MAX
 """Descriptors a select set can name."""
 
 STAT: Final = struct.Struct("<IIIIIIIqddd")
-"""Packed stat: dev, ino, mode, nlink, uid, gid, rdev, size, atime, mtime, ctime."""
+"""Packed stat: dev, ino, mode, nlink, uid, gid, rdev, size, atime, mtime, ctime.
+
+The times are seconds on the kernel clock (since boot), as file servers stamp files;
+libc adds :data:`userland.libc.EPOCH` to show them as Unix time.
+"""
+
+# utimensat/futimens (NetBSD's and Linux's values, as MINIX has them).
+UTIME_NOW: Final = (1 << 30) - 1
+"""A nanosecond field meaning "the current time"."""
+UTIME_OMIT: Final = (1 << 30) - 2
+"""A nanosecond field meaning "leave this time as it is"."""
+AT_SYMLINK_NOFOLLOW: Final = 0x200
+"""utimensat flag: act on a final symlink itself."""
 
 
 class Stat(NamedTuple):
@@ -318,6 +330,25 @@ class VfsFchmod(Message):
 
     fd: int = 0
     mode: int = 0
+
+
+@dataclass(slots=True)
+class VfsUtimens(Message):
+    """utimensat(AT_FDCWD, path, times, flags), or futimens(fd, times) when ``path`` is 0.
+
+    Each time is whole seconds on the kernel clock (since boot; negative is before boot)
+    and nanoseconds, or a nanosecond field of :data:`UTIME_NOW` or :data:`UTIME_OMIT`
+    (times NULL is both UTIME_NOW). ``flags``: :data:`AT_SYMLINK_NOFOLLOW` (path only).
+    """
+
+    path: int = 0
+    path_len: int = 0
+    fd: int = -1
+    atime: int = 0
+    ansec: int = UTIME_NOW
+    mtime: int = 0
+    mnsec: int = UTIME_NOW
+    flags: int = 0
 
 
 @dataclass(slots=True)

@@ -202,13 +202,12 @@ async def id_names(path: str) -> dict[int, str]:
 
 
 def wallclock(t: float) -> datetime:
-    """File time ``t`` as the machine's calendar time (UTC).
+    """File time ``t`` (Unix time, as ``libc.stat`` gives it) as calendar time (UTC).
 
-    File servers stamp files with the kernel clock, seconds since boot; the
-    machine's real-time clock shows :data:`userland.libc.EPOCH` at boot
-    (:mod:`userland.libc.clock`).
+    File servers stamp files with the kernel clock, seconds since boot; libc adds
+    :data:`userland.libc.EPOCH` (:mod:`userland.libc.files`).
     """
-    return datetime.fromtimestamp(libc.EPOCH + t, tz=UTC)
+    return datetime.fromtimestamp(t, tz=UTC)
 
 
 _WHO: Final = {"u": 0o4700, "g": 0o2070, "o": 0o1007, "a": 0o7777}

@@ -18,10 +18,17 @@ restartable: read, write, open (a FIFO's open waits for its peer), ``fcntl`` F_S
 and ioctl.
 
 Device numbers are MINIX's: ``major << 8 | minor`` (:func:`makedev`).
+
+File times: file servers keep them in seconds on the kernel clock (since boot); libc
+shows them as Unix time, as :func:`~userland.libc.time` does the clock, by adding
+:data:`~userland.libc.EPOCH` in :func:`stat` and subtracting it in :func:`utime` and
+:func:`utimensat`. Whole seconds round-trip exactly; a fraction does to the nanosecond
+(and so exactly for times of the machine's era, within a factor 2 of EPOCH).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import stat as _stat
 from typing import TYPE_CHECKING, Final, overload
@@ -29,6 +36,7 @@ from typing import TYPE_CHECKING, Final, overload
 from fs.protocol import unpack_dirents
 from kernel.com import VFS_PROC_NR
 from userland.libc._syscall import call
+from userland.libc.clock import EPOCH
 from userland.libc.memory import free, malloc, peek, poke
 from vfs import protocol as P
 from vfs.protocol import (
@@ -50,6 +58,8 @@ from vfs.protocol import (
     PATH_MAX,
     PIPE_BUF,
     STAT,
+    UTIME_NOW,
+    UTIME_OMIT,
     Stat,
     unpack_stat,
 )
@@ -115,6 +125,8 @@ __all__ = [
     "S_ISSOCK",
     "S_ISUID",
     "S_ISVTX",
+    "UTIME_NOW",
+    "UTIME_OMIT",
     "W_OK",
     "X_OK",
     "access",
@@ -156,10 +168,13 @@ __all__ = [
     "stat_result",
     "symlink",
     "sync",
+    "to_timespec",
     "truncate",
     "umask",
     "umount",
     "unlink",
+    "utime",
+    "utimensat",
     "write",
     "write_from",
 ]
@@ -216,6 +231,8 @@ IO_CHUNK: Final = 64 * 1024
 writes stay atomic)."""
 
 _VFS: Final = VFS_PROC_NR
+_NS: Final = 1_000_000_000
+_EPOCH_S: Final = int(EPOCH)
 _DIRENT_BUF: Final = 4096
 
 Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
@@ -462,13 +479,21 @@ async def ioctl(fd: int, request: int, arg: int | bytes = 0) -> int | bytes:
 # -- attributes ----------------------------------------------------------------------------
 
 
+def _unpack_stat(data: bytes) -> Stat:
+    """The stat structure VFS wrote, its times moved from the kernel clock to Unix time."""
+    st = unpack_stat(data)
+    return st._replace(
+        st_atime=EPOCH + st.st_atime, st_mtime=EPOCH + st.st_mtime, st_ctime=EPOCH + st.st_ctime
+    )
+
+
 async def _stat_call(make: type[P.VfsStat | P.VfsLstat], path: Path) -> Stat:
     raw = _cpath(path)
     at = await malloc(len(raw) + STAT.size)
     try:
         await poke(at, raw)
         await _vfs(make(at, len(raw), at + len(raw)))
-        return unpack_stat(await peek(at + len(raw), STAT.size))
+        return _unpack_stat(await peek(at + len(raw), STAT.size))
     finally:
         await free(at)
 
@@ -478,7 +503,7 @@ async def fstat(fd: int) -> Stat:
     at = await malloc(STAT.size)
     try:
         await _vfs(P.VfsFstat(fd, at))
-        return unpack_stat(await peek(at, STAT.size))
+        return _unpack_stat(await peek(at, STAT.size))
     finally:
         await free(at)
 
@@ -503,6 +528,68 @@ async def chmod(path: Path, mode: int) -> None:
 async def fchmod(fd: int, mode: int) -> None:
     """Set the permission bits of ``fd``'s file."""
     await _vfs(P.VfsFchmod(fd, mode))
+
+
+Timespec = tuple[int, int]
+"""A time as C's ``struct timespec``: (seconds since the Unix epoch, nanoseconds)."""
+
+
+def to_timespec(t: float) -> Timespec:
+    """Unix time ``t`` in seconds as (seconds, nanoseconds), to the nearest nanosecond.
+
+    For :func:`utimensat`, from a time :func:`stat` or :func:`~userland.libc.time` gave.
+    """
+    sec = math.floor(t)
+    nsec = round((t - sec) * _NS)  # t - floor(t) is exact
+    return (sec + 1, 0) if nsec == _NS else (sec, nsec)
+
+
+async def utimensat(
+    path: Path | int,
+    times: tuple[Timespec, Timespec] | None = None,
+    *,
+    follow_symlinks: bool = True,
+) -> None:
+    """Set ``path``'s access and modification times (an int: a descriptor, futimens).
+
+    ``times`` is ((atime_sec, atime_nsec), (mtime_sec, mtime_nsec)) in Unix time; a
+    nanosecond field of :data:`UTIME_NOW` means now, :data:`UTIME_OMIT` leaves that
+    time alone; None sets both to now. The ctime becomes now. The owner or root may set
+    any times; anyone with write permission both to now (else EACCES); other times
+    need the owner or root (EPERM). EINVAL for nanoseconds outside 0..999999999.
+    """
+    (asec, ansec), (msec, mnsec) = times or ((0, UTIME_NOW), (0, UTIME_NOW))
+    fields = (asec - _EPOCH_S, ansec, msec - _EPOCH_S, mnsec)
+    if isinstance(path, int):
+        await _vfs(P.VfsUtimens(0, 0, path, *fields))
+        return
+    flags = 0 if follow_symlinks else P.AT_SYMLINK_NOFOLLOW
+    await _path_call(P.VfsUtimens, path, -1, *fields, flags)
+
+
+async def utime(
+    path: Path | int,
+    times: tuple[float, float] | None = None,
+    *,
+    ns: tuple[int, int] | None = None,
+    follow_symlinks: bool = True,
+) -> None:
+    """Set ``path``'s access and modification times, as :func:`os.utime`.
+
+    ``times`` is (atime, mtime) in seconds of Unix time (as :func:`~userland.libc.time`
+    and :func:`stat` show them), ``ns`` the same in nanoseconds; neither: both now.
+    An int ``path`` is a descriptor. Rights and errors as :func:`utimensat`.
+    """
+    if times is not None and ns is not None:
+        raise ValueError("utime: you may specify either 'times' or 'ns' but not both")
+    if ns is not None:
+        a, m = (divmod(n, _NS) for n in ns)
+    elif times is not None:
+        a, m = (to_timespec(t) for t in times)
+    else:
+        await utimensat(path, follow_symlinks=follow_symlinks)
+        return
+    await utimensat(path, (a, m), follow_symlinks=follow_symlinks)
 
 
 async def chown(path: Path, uid: int, gid: int) -> None:

@@ -208,7 +208,8 @@ async def test_cp_mv_ln_touch(autojump_clock) -> None:
             "lrwxrwxrwx 1 root root 1 Jan  1 00:00 /tmp/hard -> f\n",
         )
         await usage_error(s, ["/bin/ln"], "ln: missing operand")
-        # touch: creates, leaves existing files (and directories) alone; -c creates nothing
+        # touch: creates missing files, gives existing ones (and directories) the time now;
+        # -c creates nothing
         await expect(
             s,
             ["/bin/touch", "/tmp/new", "/tmp/f", "/tmp/d", "/tmp/no/x"],
@@ -219,6 +220,81 @@ async def test_cp_mv_ln_touch(autojump_clock) -> None:
         await expect(s, ["/bin/cat", "/tmp/new", "/tmp/f"], "file\n")
         await expect(s, [LS, "/tmp"], "L\nd\nf\nhard\nnew\n")
         await usage_error(s, ["/bin/touch"], "touch: missing operand")
+
+
+async def _stat_times(s, path):
+    """The Access/Modify/Change lines ``/bin/stat`` prints for ``path``."""
+    status, out = await s.run(["/bin/stat", path])
+    assert status == 0, out
+    return [line.split(": ", 1)[1] for line in out.splitlines()[-3:]]
+
+
+async def test_touch_times(autojump_clock) -> None:
+    async with booted() as s:
+        await put(s, "/tmp/f", "x")
+        await expect(s, ["/bin/chmod", "666", "/tmp/f"])
+        boot = "2026-01-01 00:00:00"
+        assert await _stat_times(s, "/tmp/f") == [boot, boot, boot]
+        await trio.sleep(3600 + 125)
+        now = "2026-01-01 01:02:05"
+        await expect(s, ["/bin/touch", "/tmp/f", "/tmp"])
+        assert await _stat_times(s, "/tmp/f") == [now, now, now]
+        assert await _stat_times(s, "/tmp") == [now, now, now]
+        # -t [[CC]YY]MMDDhhmm[.SS] (UTC); -a and -m pick one time, the ctime is now
+        await expect(s, ["/bin/touch", "-t", "202403151230.45", "/tmp/f"])
+        assert await _stat_times(s, "/tmp/f") == ["2024-03-15 12:30:45"] * 2 + [now]
+        await expect(s, ["/bin/touch", "-a", "-t", "6812312359", "/tmp/f"])
+        assert await _stat_times(s, "/tmp/f") == ["2068-12-31 23:59:00", "2024-03-15 12:30:45", now]
+        await expect(s, ["/bin/touch", "-m", "-t", "7001010000.07", "/tmp/f"])
+        assert await _stat_times(s, "/tmp/f") == ["2068-12-31 23:59:00", "1970-01-01 00:00:07", now]
+        await expect(s, ["/bin/touch", "-am", "-t", "07041200", "/tmp/f"])  # this year
+        assert await _stat_times(s, "/tmp/f") == ["2026-07-04 12:00:00"] * 2 + [now]
+        await expect(s, ["/bin/touch", "-m", "/tmp/f"])
+        assert await _stat_times(s, "/tmp/f") == ["2026-07-04 12:00:00", now, now]
+        # -r: another file's times; a file created gets them too
+        await expect(s, ["/bin/touch", "-t", "199912312359.59", "/tmp/ref"])
+        await expect(s, ["/bin/touch", "-r", "/tmp/ref", "/tmp/f", "/tmp/new"])
+        old = "1999-12-31 23:59:59"
+        assert await _stat_times(s, "/tmp/f") == [old, old, now]
+        assert await _stat_times(s, "/tmp/new") == [old, old, now]
+        await expect(s, ["/bin/touch", "-c", "-t", "202001010000", "/tmp/none", "/tmp/no/x"])
+        await expect(s, [LS, "/tmp"], "f\nnew\nref\n")
+        # rights: now needs write permission (or ownership), other times ownership
+        await expect(s, ["/bin/chmod", "644", "/tmp/new"])
+        assert await s.run(["/bin/touch", "/tmp/f"], uid=100) == (0, "")
+        assert await s.run(["/bin/touch", "-t", "202001010000", "/tmp/f"], uid=100) == (
+            1,
+            "touch: /tmp/f: Operation not permitted\n",
+        )
+        assert await s.run(["/bin/touch", "/tmp/new", "/tmp/mine"], uid=100) == (
+            1,
+            "touch: /tmp/new: Permission denied\n",
+        )
+        assert await s.run(["/bin/touch", "-t", "202001010000", "/tmp/mine"], uid=100) == (0, "")
+        assert await _stat_times(s, "/tmp/mine") == ["2020-01-01 00:00:00"] * 2 + [now]
+        # errors
+        await expect(
+            s,
+            ["/bin/touch", "-r", "/nope", "/tmp/f"],
+            "touch: /nope: No such file or directory\n",
+            1,
+        )
+        for bad in (
+            "2024",
+            "20240315123",
+            "202413011200",
+            "202402301200",
+            "01010000.61",
+            "1x010000",
+        ):
+            await usage_error(s, ["/bin/touch", "-t", bad, "/tmp/f"], f"touch: invalid date: {bad}")
+        await usage_error(
+            s,
+            ["/bin/touch", "-r", "/tmp/f", "-t", "202001010000", "/tmp/f"],
+            "touch: -r and -t are mutually exclusive",
+        )
+        await usage_error(s, ["/bin/touch", "-t"], "touch: option -t requires argument")
+        assert (await _stat_times(s, "/tmp/f"))[:2] == [now, now]
 
 
 async def test_chmod_and_stat(autojump_clock) -> None:
