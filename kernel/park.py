@@ -15,11 +15,13 @@ parked thread with the backend's cancellation exception.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Generator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sniffio
 import trio
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Generator
 
 _current_task = trio.lowlevel.current_task
 _reschedule = trio.lowlevel.reschedule

@@ -16,7 +16,8 @@ VM then serves, one message at a time, blocking only in ``receive(ANY)``:
 Each message is handled synchronously by the operation modules, which only change
 VM's books and the page tables; then, in order, the TLB invalidations the changes
 call for, the messages for VFS, and the kernel calls and replies the operation queued
-(so a process never runs on a stale translation). A request VM refuses gets an
+(so a process never runs on a stale translation); a fault fixed with nothing of that
+kind queued (a zero-fill) is cleared at once, the hot path. A request VM refuses gets an
 errno; an exception from VM's own code is a bug: logged loudly, recorded in
 :attr:`VmServer.bugs`, answered with EIO (or SIGSEGV for a fault), never fatal.
 

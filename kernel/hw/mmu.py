@@ -128,6 +128,8 @@ class PageFault(Exception):
         error_code: the architectural error code, an OR of ``PF_*`` bits.
     """
 
+    __slots__ = ("cr2", "error_code")  # no instance dict to make on every fault
+
     def __init__(self, cr2: int, error_code: int) -> None:
         # BaseException.__new__ has set ``args`` already: no super().__init__() on
         # this path (every page fault raises one).
@@ -309,11 +311,11 @@ class MMU:
             ValueError: ``vaddr`` is not a 32-bit address.
         """
         # Hit: one lookup in the table of pages this kind of access may use as cached.
-        base = self._by_access[(write << 1) | user].get(vaddr >> 12)
-        if base is not None:
-            return base | (vaddr & 0xFFF)
         access = (write << 1) | user
         vpn = vaddr >> 12
+        base = self._by_access[access].get(vpn)
+        if base is not None:
+            return base | (vaddr & 0xFFF)
 
         # Miss. The common case (4 KiB page, present, allowed, nothing cached for the
         # page) is inlined here, without side effects until it is known to succeed; every
