@@ -52,6 +52,8 @@ from kernel.proc import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from kernel.kernel import Kernel
     from kernel.proc import Thread
 
@@ -164,11 +166,27 @@ def _partner_died(p: Proc) -> None:
 
 
 async def send(k: Kernel, thread: Thread, dst_e: int, msg: Message, call: int = CALL_SEND) -> None:
-    """Send ``msg`` to ``dst_e``; ``call`` is CALL_SEND, CALL_SENDNB or CALL_SENDREC.
+    """Send ``msg`` to ``dst_e``; ``call`` is CALL_SEND or CALL_SENDNB.
 
     Blocks (CALL_SEND) until the destination receives it. CALL_SENDNB fails with
-    ENOTREADY instead of blocking; CALL_SENDREC queues without blocking and returns, so
-    :func:`sendrec` can go on to the receive half.
+    ENOTREADY instead of blocking.
+    """
+    if _post(k, thread, dst_e, msg, call):
+        await k.yield_cpu(thread)
+        return
+    p = thread.proc
+    p.ipc_thread = thread
+    thread.blocked |= BLOCK_IPC
+    await k.block(thread)
+    if p.ipc_error:
+        _partner_died(p)
+
+
+def _post(k: Kernel, thread: Thread, dst_e: int, msg: Message, call: int) -> bool:
+    """The half of a send that never waits: True if delivered, False if queued.
+
+    Queued means the sender is now RTS_SENDING on the destination's caller queue;
+    CALL_SENDNB raises ENOTREADY instead of queueing.
     """
     p = thread.proc
     dst = _target(k, p, dst_e, call)
@@ -179,9 +197,7 @@ async def send(k: Kernel, thread: Thread, dst_e: int, msg: Message, call: int = 
         k.tracer.event("send", p, dst=dst.endpoint, to=dst.name, mtype=msg.mtype, call=call)
     if will_receive(dst, p.endpoint):
         deliver(k, dst, msg, call)
-        if call != CALL_SENDREC:
-            await k.yield_cpu(thread)
-        return
+        return True
     if call == CALL_SENDNB:
         raise KernelError(errors.ENOTREADY, f"{dst.name} is not receiving")
     if dst is p or deadlock(k, CALL_SEND, p, dst.endpoint):
@@ -191,12 +207,7 @@ async def send(k: Kernel, thread: Thread, dst_e: int, msg: Message, call: int = 
     p.sendto = dst.endpoint
     p.rts |= RTS_SENDING
     dst.caller_q.append(p)
-    if call != CALL_SENDREC:
-        p.ipc_thread = thread
-        thread.blocked |= BLOCK_IPC
-        await k.block(thread)
-        if p.ipc_error:
-            _partner_died(p)
+    return False
 
 
 def _take_notify(k: Kernel, p: Proc, src_e: int) -> Message | None:
@@ -368,17 +379,24 @@ async def receive(
     return msg
 
 
-async def sendrec(k: Kernel, thread: Thread, dst_e: int, msg: Message) -> Message:
-    """Send ``msg`` to ``dst_e`` and receive its reply; notifications cannot interrupt."""
+def sendrec(k: Kernel, thread: Thread, dst_e: int, msg: Message) -> Awaitable[Message]:
+    """Send ``msg`` to ``dst_e``; await the result for its reply.
+
+    Notifications cannot interrupt the wait. The send half is done at the call and
+    never waits: the message is delivered or queued, and the caller goes on to the
+    receive half without a choice point. The result is that receive itself, not a
+    coroutine around it: one frame less to resume when the reply wakes the caller, on
+    every system call.
+    """
     p = thread.proc
     p.misc |= MF_REPLY_PEND
     try:
-        await send(k, thread, dst_e, msg, CALL_SENDREC)
+        _post(k, thread, dst_e, msg, CALL_SENDREC)
     except BaseException:
         p.misc &= ~MF_REPLY_PEND
         raise
-    # send() resolved dst_e (SELF is refused there), so the receive half need not.
-    return await receive(k, thread, dst_e, trap=CALL_SENDREC, resolved=True)
+    # _post() resolved dst_e (SELF is refused there), so the receive half need not.
+    return receive(k, thread, dst_e, trap=CALL_SENDREC, resolved=True)
 
 
 async def notify(k: Kernel, thread: Thread, dst_e: int) -> None:

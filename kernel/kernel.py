@@ -87,8 +87,10 @@ _NEVER = float("inf")
 def _native_clock() -> tuple[Callable[[], float], bool]:
     """The running backend's own clock function, and whether it is virtual (MockClock).
 
-    anyio's ``current_time`` adds a library lookup per call; this runs on every kernel
-    entry while alarms are pending.
+    anyio's ``current_time`` adds a library lookup per call, and trio's its run-context
+    lookup and a call through the runner; this runs on every kernel entry while alarms
+    are pending, so it is the clock's own bound method (a run's clock never changes,
+    and trio's ``current_time`` is exactly that method's value).
     """
     import sniffio
 
@@ -96,7 +98,8 @@ def _native_clock() -> tuple[Callable[[], float], bool]:
         import trio
         from trio.testing import MockClock
 
-        return trio.current_time, isinstance(trio.lowlevel.current_clock(), MockClock)
+        clock = trio.lowlevel.current_clock()
+        return clock.current_time, isinstance(clock, MockClock)
     import asyncio
 
     return asyncio.get_running_loop().time, False
@@ -135,6 +138,10 @@ class Kernel:
         self.physmem = physmem
         self.mmu = mmu
         self.policy = policy or Policy()
+        # FIFO's keep() and pick() always answer True and 0: a choice point under it
+        # is no choice, so the CPU hand-offs spare the two calls. A policy that
+        # overrides either (random, PCT, a test's own) is asked at every choice point.
+        self._fifo = type(self.policy).keep is Policy.keep and type(self.policy).pick is Policy.pick
         self.tracer = tracer
         self._table: list[Proc | None] = [None] * (NR_TASKS + NR_PROCS)
         self._gens = [0] * (NR_TASKS + NR_PROCS)
@@ -527,7 +534,7 @@ class Kernel:
     def _dispatch(self) -> None:
         """Hand the free CPU to the next ready thread, or to the idle task."""
         if self.ready:
-            nxt = self.ready.pop(self.policy.pick(self.ready))
+            nxt = self.ready.pop(0 if self._fifo else self.policy.pick(self.ready))
             self.current = nxt
             if self.tracer is not None:
                 self.tracer.switch(nxt)
@@ -550,7 +557,7 @@ class Kernel:
         The policy decides whether it goes on or another ready thread runs first. It
         usually goes on (it ends every kernel call), so that case makes no coroutine.
         """
-        if not self.ready or self.policy.keep(thread, self.ready):
+        if not self.ready or self._fifo or self.policy.keep(thread, self.ready):
             return NOW
         self.ready.append(thread)
         self._dispatch()

@@ -22,7 +22,7 @@ import anyio.lowlevel
 from kernel import errors, ipc, safecopy, usermem
 from kernel.endpoint import NONE
 from kernel.errors import KernelError
-from kernel.grants import CPF_READ, CPF_WRITE, GrantTable, Verified, verify_grant
+from kernel.grants import CPF_READ, CPF_WRITE, GrantTable, verify_grant
 from kernel.hw import PageFault
 from kernel.message import CALL_SEND, CALL_SENDNB, Message
 from kernel.proc import BLOCK_SLEEP, Proc, Thread
@@ -67,9 +67,9 @@ class Process:
         k = self.kernel
         if k.current is not thread:
             raise KernelError(errors.EDEADSRCDST, f"{thread.name} does not hold the CPU")
-        # Kernel.trap() inlined: this runs on every kernel entry.
+        # Kernel.trap() inlined, Kernel.clock() too: this runs on every kernel entry.
         k.steps += 1
-        if k.alarms and k.next_deadline <= k.clock():
+        if k.alarms and k.next_deadline <= k._native() + k.steps * k._tick:
             k.fire_alarms()
         return thread
 
@@ -80,34 +80,38 @@ class Process:
         return thread
 
     # -- IPC ---------------------------------------------------------------------------
+    #
+    # Each primitive returns the kernel's coroutine for the caller to await, instead of
+    # being a coroutine of its own that awaits it: one frame less on every IPC. The
+    # entry checks (_enter) run at the call, which is where the caller awaits it.
 
-    async def send(self, dst: int, msg: Message) -> None:
-        """Send ``msg`` to ``dst``, blocking until it is received."""
-        await ipc.send(self.kernel, self._enter(), dst, msg, CALL_SEND)
+    def send(self, dst: int, msg: Message) -> Awaitable[None]:
+        """Send ``msg`` to ``dst``, blocking until it is received: await the result."""
+        return ipc.send(self.kernel, self._enter(), dst, msg, CALL_SEND)
 
-    async def sendnb(self, dst: int, msg: Message) -> None:
+    def sendnb(self, dst: int, msg: Message) -> Awaitable[None]:
         """Send without blocking; ENOTREADY if ``dst`` is not receiving from us."""
-        await ipc.send(self.kernel, self._enter(), dst, msg, CALL_SENDNB)
+        return ipc.send(self.kernel, self._enter(), dst, msg, CALL_SENDNB)
 
-    async def receive(self, src: int) -> Message:
-        """Receive from ``src`` (an endpoint or ANY)."""
-        return await ipc.receive(self.kernel, self._enter(), src)
+    def receive(self, src: int) -> Awaitable[Message]:
+        """Receive from ``src`` (an endpoint or ANY): await the result."""
+        return ipc.receive(self.kernel, self._enter(), src)
 
-    async def receive_nb(self, src: int) -> Message:
+    def receive_nb(self, src: int) -> Awaitable[Message]:
         """Receive only what is already pending; ENOTREADY otherwise."""
-        return await ipc.receive(self.kernel, self._enter(), src, nonblock=True)
+        return ipc.receive(self.kernel, self._enter(), src, nonblock=True)
 
-    async def sendrec(self, dst: int, msg: Message) -> Message:
-        """Send ``msg`` to ``dst`` and wait for its reply."""
-        return await ipc.sendrec(self.kernel, self._enter(), dst, msg)
+    def sendrec(self, dst: int, msg: Message) -> Awaitable[Message]:
+        """Send ``msg`` to ``dst`` and wait for its reply: await the result."""
+        return ipc.sendrec(self.kernel, self._enter(), dst, msg)
 
-    async def notify(self, dst: int) -> None:
+    def notify(self, dst: int) -> Awaitable[None]:
         """Send a notification to ``dst``; never blocks."""
-        await ipc.notify(self.kernel, self._enter(), dst)
+        return ipc.notify(self.kernel, self._enter(), dst)
 
-    async def senda(self, dst: int, msg: Message, flags: int = 0) -> ipc.AsyncEntry:
-        """Send ``msg`` asynchronously; returns the entry that records its outcome."""
-        return await ipc.senda(self.kernel, self._enter(), dst, msg, flags)
+    def senda(self, dst: int, msg: Message, flags: int = 0) -> Awaitable[ipc.AsyncEntry]:
+        """Send ``msg`` asynchronously; await the entry that records its outcome."""
+        return ipc.senda(self.kernel, self._enter(), dst, msg, flags)
 
     # -- time --------------------------------------------------------------------------
 
@@ -293,26 +297,22 @@ class Process:
     ) -> None:
         thread = self._kcall(name)
         k = self.kernel
-        faulted: list[Verified] = []
-
-        def attempt() -> None:
+        while True:  # as with_vm(), without a closure: this is every driver's data path
             v = verify_grant(k, granter, self.endpoint, gid, n, access, offset)
-            faulted[:] = [v]
             remote: Side = VirSide(v.owner, v.vaddr)
             if v.buffer is not None:
                 remote = memoryview(v.buffer)[v.vaddr : v.vaddr + n]
-            if access == CPF_READ:
-                safecopy.copy(k, remote, local, n)
-            else:
-                safecopy.copy(k, local, remote, n)
-
-        def mark() -> None:
-            v = faulted[0]
-            assert v.try_grant is not None
-            v.try_grant.faulted = v.try_gid
-
-        v = verify_grant(k, granter, self.endpoint, gid, n, access, offset)
-        await safecopy.with_vm(k, thread, attempt, mark if v.try_grant is not None else None)
+            try:
+                if access == CPF_READ:
+                    safecopy.copy(k, remote, local, n)
+                else:
+                    safecopy.copy(k, local, remote, n)
+                break
+            except safecopy.NeedsVM as exc:
+                need = exc
+            if v.try_grant is not None:
+                v.try_grant.faulted = v.try_gid
+            await safecopy.wait_vm(k, thread, need, try_=v.try_grant is not None)
         await k.yield_cpu(thread)
 
     async def safecopyfrom(self, granter: int, gid: int, offset: int, length: int) -> bytes:
@@ -328,12 +328,15 @@ class Process:
         side = VirSide(self.proc, addr)
         await self._safecopy("safecopyfrom", granter, gid, offset, length, CPF_READ, side)
 
-    async def safecopyto(
+    def safecopyto(
         self, granter: int, gid: int, offset: int, data: bytes | bytearray | memoryview
-    ) -> None:
-        """Kernel call: write ``data`` at ``offset`` of ``granter``'s grant ``gid``."""
+    ) -> Awaitable[None]:
+        """Kernel call: write ``data`` at ``offset`` of ``granter``'s grant ``gid``.
+
+        Await the result (the kernel call itself: every driver read ends in one).
+        """
         view = memoryview(bytes(data) if isinstance(data, bytes) else data).cast("B")
-        await self._safecopy("safecopyto", granter, gid, offset, view.nbytes, CPF_WRITE, view)
+        return self._safecopy("safecopyto", granter, gid, offset, view.nbytes, CPF_WRITE, view)
 
     async def safecopyto_vir(
         self, granter: int, gid: int, offset: int, addr: int, length: int

@@ -65,7 +65,9 @@ class MemRequest:
     write: bool
 
 
-class _NeedsVM(Exception):
+class NeedsVM(Exception):
+    """One attempt at a copy faulted: ``length`` bytes at ``addr`` of ``target`` are needed."""
+
     def __init__(self, target: Proc, addr: int, length: int, write: bool) -> None:
         super().__init__(target.name, addr, length, write)
         self.target, self.addr, self.length, self.write = target, addr, length, write
@@ -87,7 +89,7 @@ def copy(k: Kernel, src: Side, dst: Side, n: int) -> None:
     """One attempt at copying ``n`` bytes from ``src`` to ``dst``.
 
     Raises:
-        _NeedsVM: a page of a virtual side faulted (the whole side is named).
+        NeedsVM: a page of a virtual side faulted (the whole side is named).
         KernelError: EFAULT for a side without an address space or physical memory
             out of range; EINVAL for a negative length or a bad buffer.
     """
@@ -119,7 +121,7 @@ def copy(k: Kernel, src: Side, dst: Side, n: int) -> None:
         assert isinstance(side, VirSide)
         if side.proc is None:
             raise KernelError(errno.EFAULT, "physical address out of range") from None
-        raise _NeedsVM(side.proc, side.addr, n, fault.side == "dst") from None
+        raise NeedsVM(side.proc, side.addr, n, fault.side == "dst") from None
     except (ValueError, IndexError) as exc:
         raise KernelError(errno.EFAULT, str(exc)) from None
 
@@ -136,29 +138,44 @@ async def with_vm(
         try:
             attempt()
             return
-        except _NeedsVM as exc:
+        except NeedsVM as exc:
             need = exc
-        missing = KernelError(errno.EFAULT, f"page of {need.target.name} not present")
         if on_try_fault is not None:
             on_try_fault()
-            raise missing
-        vm = k.find(k.vm_endpoint)
-        if vm is thread.proc:
-            _log.error("VM faulted on a kernel copy", target=need.target.name, addr=need.addr)
-        if vm is None or vm is thread.proc:
-            raise missing
-        was_empty = not k.vmrequests
-        k.vmrequests.append(MemRequest(thread, need.target, need.addr, need.length, need.write))
-        if was_empty:
-            from kernel.kernel import SIGKMEM
+        await wait_vm(k, thread, need, try_=on_try_fault is not None)
 
-            k.send_sig(vm, SIGKMEM)
-        thread.blocked |= BLOCK_VM
-        await k.block(thread)
-        result = thread.wake_value
-        if result:
-            assert isinstance(result, int)
-            raise KernelError(result, f"VM could not make {need.target.name}'s memory available")
+
+async def wait_vm(k: Kernel, thread: Thread, need: NeedsVM, *, try_: bool) -> None:
+    """An attempt at a kernel call faulted with ``need``: wait until it may run again.
+
+    Returns once VM has made the memory available; the caller then runs the whole call
+    again from the start (re-verifying any grant), as MINIX does.
+
+    Raises:
+        KernelError: EFAULT at once with ``try_`` (CPF_TRY: the caller has marked its
+            grant) or when no VM can help (none, or VM itself faulted); VM's error
+            when it could not make the memory available.
+    """
+    missing = KernelError(errno.EFAULT, f"page of {need.target.name} not present")
+    if try_:
+        raise missing
+    vm = k.find(k.vm_endpoint)
+    if vm is thread.proc:
+        _log.error("VM faulted on a kernel copy", target=need.target.name, addr=need.addr)
+    if vm is None or vm is thread.proc:
+        raise missing
+    was_empty = not k.vmrequests
+    k.vmrequests.append(MemRequest(thread, need.target, need.addr, need.length, need.write))
+    if was_empty:
+        from kernel.kernel import SIGKMEM
+
+        k.send_sig(vm, SIGKMEM)
+    thread.blocked |= BLOCK_VM
+    await k.block(thread)
+    result = thread.wake_value
+    if result:
+        assert isinstance(result, int)
+        raise KernelError(result, f"VM could not make {need.target.name}'s memory available")
 
 
 def take_request(k: Kernel) -> MemRequest | None:

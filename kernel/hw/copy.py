@@ -172,8 +172,20 @@ def write_virt(mmu: MMU, cr3: int | None, va: int, data: bytes | bytearray | mem
     src = memoryview(data).cast("B")
     view = mmu.physmem.view
     size = mmu.physmem.size
+    n = src.nbytes
+    if cr3 is not None and n > 0 and (va & 0xFFF) + n <= 0x1000 and va >= 0:
+        # Within one page (a driver's 4 KiB block, a small buffer): one walk, as the
+        # range walk would make it, without a generator.
+        try:
+            p = mmu.walk(cr3, va, True)
+        except PageFault as pf:
+            raise CopyFault("dst", pf.cr2, 0, pf.error_code) from None
+        if p + n > size:
+            raise BusError(p, n, size)
+        view[p : p + n] = src
+        return
     copied = 0
-    pieces = _pieces(mmu, cr3, va, src.nbytes, True)
+    pieces = _pieces(mmu, cr3, va, n, True)
     try:
         for p, length in pieces:
             if p + length > size:

@@ -65,7 +65,7 @@ from vfs.protocol import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from kernel.message import Message
 
@@ -253,8 +253,9 @@ def _cpath(path: Path) -> bytes:
     return b + b"\0"
 
 
-async def _vfs(msg: Message, *, restartable: bool = False) -> P.VfsReply:
-    reply: P.VfsReply = await call(_VFS, msg, restartable=restartable)
+def _vfs(msg: Message, *, restartable: bool = False) -> Awaitable[P.VfsReply]:
+    # call() itself, not a coroutine around it: one frame less on every file call.
+    reply: Awaitable[P.VfsReply] = call(_VFS, msg, restartable=restartable)
     return reply
 
 
