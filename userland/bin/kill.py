@@ -58,26 +58,40 @@ async def _list(args: list[str]) -> int:
     return status
 
 
+def parse_options(args: list[str]) -> tuple[int, list[str]]:
+    """The signal the options name (SIGTERM by default) and the operands after them.
+
+    Raises:
+        ValueError: a bad signal or a ``-s`` without one (the message says which).
+    """
+    sig = libc.SIGTERM
+    if args and args[0] == "-s":
+        if len(args) < 2:
+            raise ValueError("option requires an argument -- s")
+        text, args = args[1], args[2:]
+    elif args and args[0].startswith("-") and args[0] != "--" and len(args[0]) > 1:
+        text, args = args[0][1:], args[1:]
+    else:
+        text = None
+    if text is not None:
+        found = signal_number(text)
+        if found is None:
+            raise ValueError(f"{text}: invalid signal")
+        sig = found
+    if args and args[0] == "--":
+        args = args[1:]
+    return sig, args
+
+
 async def main(argv: list[str]) -> int:
     """Signal every pid operand; 0, 1 if any failed, 2 on a usage error."""
     args = argv[1:]
-    sig = libc.SIGTERM
     if args and args[0] == "-l":
         return await _list(args[1:])
-    if args and args[0] == "-s":
-        if len(args) < 2:
-            return await usage("kill", _SYNOPSIS, "option requires an argument -- s")
-        found = signal_number(args[1])
-        if found is None:
-            return await usage("kill", _SYNOPSIS, f"{args[1]}: invalid signal")
-        sig, args = found, args[2:]
-    elif args and args[0].startswith("-") and args[0] != "--" and len(args[0]) > 1:
-        found = signal_number(args[0][1:])
-        if found is None:
-            return await usage("kill", _SYNOPSIS, f"{args[0][1:]}: invalid signal")
-        sig, args = found, args[1:]
-    if args and args[0] == "--":
-        args = args[1:]
+    try:
+        sig, args = parse_options(args)
+    except ValueError as exc:
+        return await usage("kill", _SYNOPSIS, str(exc))
     if not args:
         return await usage("kill", _SYNOPSIS, "no process id")
     status = 0

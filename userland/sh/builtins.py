@@ -419,15 +419,10 @@ async def kill(shell: Shell, argv: list[str]) -> int:
     args = argv[1:]
     if not any(a.startswith("%") for a in args) or (args and args[0] == "-l"):
         return await kill_command.main(argv)
-    sig: int | None = libc.SIGTERM
-    if args[0] == "-s" and len(args) > 1:
-        sig, args = kill_command.signal_number(args[1]), args[2:]
-    elif args[0].startswith("-") and args[0] != "--":
-        sig, args = kill_command.signal_number(args[0][1:]), args[1:]
-    if args and args[0] == "--":
-        args = args[1:]
-    if sig is None:
-        return await kill_command.main(argv)  # it reports the bad signal
+    try:
+        sig, args = kill_command.parse_options(args)
+    except ValueError:
+        return await kill_command.main(argv)  # it reports the usage error
     status = 0
     pids: list[str] = []
     for operand in args:
