@@ -4,9 +4,12 @@ Boot makes the machine (physical memory, an MMU with paging on: CR0 = PE|PG|WP,
 CR4 = PSE|PGE), the kernel with the chosen scheduling policy and seed (and a tracer
 when ``trace`` names a file), spawns the boot image's system processes in table
 order (:mod:`asynix.bootimage`; VM first, which becomes ``kernel.vm_endpoint``), and
-waits until init is running: PM starts init and reports when init first waits for its
-children (so a system booted without a first program is idle when boot returns), and
-until RS has started the services of its table (each one up, or given up on). On
+waits until RS has started the services of its table (each one up, or given up on)
+and init is running. Inside the simulation the order is kept by IPC alone: RS notifies
+PM once its boot services are up and PM lets init run only then (see
+:mod:`servers.pm.hostcalls`), so init's first program finds the drivers mapped. PM
+reports to the host when init first waits for its children (so a system booted
+without a first program is idle when boot returns). On
 leaving the ``async with`` block the kernel shuts down (every process is cancelled)
 and the trace, if any, is written.
 
@@ -243,6 +246,7 @@ async def boot(
     max_procs: int | None = None,
     image: Sequence[BootEntry] | None = None,
     services: Sequence[ServiceSpec] | None = None,
+    boottime: int | None = None,
 ) -> AsyncIterator[System]:
     """Boot asynix; ``async with asynix.boot() as system:``.
 
@@ -258,6 +262,9 @@ async def boot(
         image: the boot image to use instead of :data:`~asynix.bootimage.BOOT_IMAGE`.
         services: RS's service table instead of the default (every character driver,
             :func:`asynix.bootimage.services`).
+        boottime: the time of day at boot in Unix seconds (whole seconds; ``date`` and file
+            times count from it) instead of what the RTC shows: 2026-01-01 00:00:00 UTC
+            on virtual time, the host's clock on real time (:mod:`kernel.hw.rtc`).
 
     Raises:
         ValueError: a bad memory size or policy name.
@@ -277,7 +284,7 @@ async def boot(
     table = BOOT_IMAGE if image is None else tuple(image)
     log = _log.bind(seed=seed, policy=policy)
     physmem, mmu = _make_machine(memory)
-    kernel = Kernel(physmem, mmu, policy=make_policy(policy, seed))
+    kernel = Kernel(physmem, mmu, policy=make_policy(policy, seed), boottime=boottime)
     tracer = Tracer(kernel.clock) if trace is not None else None
     kernel.tracer = tracer
     mailbox = HostMailbox()
@@ -294,6 +301,13 @@ async def boot(
                 p = kernel.spawn(entry.label, body, priv=entry.priv, slot=entry.slot, sig_mgr=NONE)
                 if entry.slot == VM_PROC_NR:
                     kernel.vm_endpoint = p.endpoint
+            # RS first: PM lets init run only once RS's boot services are up, so an
+            # RS that failed would otherwise read as "init did not start".
+            if any(e.slot == RS_PROC_NR and e.flags & SYS_PROC for e in table):
+                with anyio.move_on_after(BOOT_TIMEOUT):
+                    await ctx.rs_mailbox.services_up.wait()
+                if ctx.rs_mailbox.failed is not None:
+                    raise RuntimeError("RS failed during boot") from ctx.rs_mailbox.failed
             if any(e.flags & USR_PROC for e in table):
                 with anyio.move_on_after(BOOT_TIMEOUT):
                     await mailbox.init_running.wait()
@@ -301,11 +315,6 @@ async def boot(
                     raise RuntimeError("PM failed during boot") from mailbox.failed
                 if not mailbox.init_running.is_set():
                     raise RuntimeError("init did not start")
-            if any(e.slot == RS_PROC_NR and e.flags & SYS_PROC for e in table):
-                with anyio.move_on_after(BOOT_TIMEOUT):
-                    await ctx.rs_mailbox.services_up.wait()
-                if ctx.rs_mailbox.failed is not None:
-                    raise RuntimeError("RS failed during boot") from ctx.rs_mailbox.failed
             log.info("running", clock=kernel.clock())
             yield system
         finally:

@@ -3,8 +3,8 @@
 Holds directories, regular files (stored as sparse 4 KiB blocks, so a hole reads as
 zeros and costs nothing), symbolic links and device nodes / FIFOs (``rdev`` = major << 8
 | minor). Every inode has a mode, owner, group, link count and times: seconds on the
-kernel clock, whose epoch is the boot (libc shows them as Unix time by adding
-``userland.libc.EPOCH``); ``utime`` may set the access and modification times to any
+kernel clock, whose epoch is the boot (libc shows them as Unix time by adding the
+kernel's ``boottime``); ``utime`` may set the access and modification times to any
 value, before the boot too. Directories keep their entries in creation order; "." and ".." are
 listed first. An inode with no links is freed once VFS gives back its last reference.
 

@@ -6,6 +6,11 @@ entering the kernel: at that choice point the kernel asks its policy whether the
 caller goes on or which ready thread runs instead. When no thread is ready the CPU
 goes to the kernel's idle task, which waits for the next alarm on the kernel clock or
 for input from outside the simulation (a spawn, an interrupt), then dispatches again.
+
+The kernel clock is uptime, as MINIX's: 0 at boot (:meth:`Kernel.__aenter__`) on every
+backend, whatever the backend's own clock shows (trio's real clock starts at a random
+offset, asyncio's at the host's uptime). The time of day is ``boottime + uptime``, with
+``boottime`` read from the real-time clock at boot (:mod:`kernel.hw.rtc`).
 Because trio never has two simulated threads to choose between, a run is a function
 of the seed and the inputs alone.
 
@@ -25,7 +30,9 @@ from __future__ import annotations
 import errno
 import heapq
 import itertools
+import math
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +56,7 @@ from kernel.endpoint import (
 )
 from kernel.errors import KernelError
 from kernel.grants import GrantTable
+from kernel.hw.rtc import read_rtc
 from kernel.park import NOW, parker_factory
 from kernel.policy import Policy
 from kernel.priv import SYSTEM_PRIV, Priv
@@ -81,6 +89,7 @@ with :meth:`Kernel.cause_sig`); without it the process has died of those signals
 
 _log = structlog.get_logger("asynix.kernel")
 _SLOT_MASK = GENERATION_SIZE - 1
+_NR_SLOTS = NR_TASKS + NR_PROCS
 _NEVER = float("inf")
 
 
@@ -89,8 +98,11 @@ def _native_clock() -> tuple[Callable[[], float], bool]:
 
     anyio's ``current_time`` adds a library lookup per call, and trio's its run-context
     lookup and a call through the runner; this runs on every kernel entry while alarms
-    are pending, so it is the clock's own bound method (a run's clock never changes,
-    and trio's ``current_time`` is exactly that method's value).
+    are pending, so it is the clock's own bound method (a run's clock never changes).
+    Only differences of its readings matter (the kernel clock counts from boot, and the
+    idle task waits for relative timeouts), so for the backends' real-time clocks it is
+    the C function under them: trio's ``SystemClock`` is ``time.perf_counter`` plus a
+    constant offset, asyncio's loop time ``time.monotonic``.
     """
     import sniffio
 
@@ -99,10 +111,15 @@ def _native_clock() -> tuple[Callable[[], float], bool]:
         from trio.testing import MockClock
 
         clock = trio.lowlevel.current_clock()
+        if type(clock).__name__ == "SystemClock" and type(clock).__module__.startswith("trio"):
+            return time.perf_counter, False
         return clock.current_time, isinstance(clock, MockClock)
     import asyncio
 
-    return asyncio.get_running_loop().time, False
+    loop = asyncio.get_running_loop()
+    if type(loop).time is asyncio.BaseEventLoop.time:
+        return time.monotonic, False
+    return loop.time, False
 
 
 class _Alarm:
@@ -134,7 +151,9 @@ class Kernel:
         policy: Policy | None = None,
         tracer: Tracer | None = None,
         cpu_tick: float | None = None,
+        boottime: int | None = None,
     ) -> None:
+        """Make a machine; ``boottime`` (Unix seconds) overrides what the RTC shows."""
         self.physmem = physmem
         self.mmu = mmu
         self.policy = policy or Policy()
@@ -157,8 +176,21 @@ class Kernel:
         self._msg_ids = itertools.count(1)
         self.next_deadline = float("inf")
         self._native: Callable[[], float] = anyio.current_time
+        self._t0 = 0.0
+        """The backend's clock at boot: the kernel clock is the native one minus this."""
+        self._rtc = None if boottime is None else math.floor(boottime)
+        self.boottime = 0
+        """Unix time at boot, whole seconds (MINIX's ``boottime``): set at boot from the RTC
+        (:func:`kernel.hw.rtc.read_rtc`) unless given; the time of day is this plus
+        :meth:`clock`."""
         self._cpu_tick = cpu_tick
         self._tick = 0.0
+        self._timer_mask = 0
+        """Which kernel entries check the alarms: those whose step count has no bit of the
+        mask set. Every one on virtual time (0), so that alarms fire at exact, replayable
+        points; every 16th on real time (15), where the clock read would cost each entry
+        more than the timer's finer resolution is worth (the idle task still waits for the
+        exact deadline whenever the CPU is free)."""
         self.steps = 0
         """Kernel entries (traps) so far: each costs ``cpu_tick`` of kernel time."""
         self.vmrequests: list[MemRequest] = []
@@ -178,6 +210,9 @@ class Kernel:
     async def __aenter__(self) -> Kernel:
         self._native, virtual = _native_clock()
         self._tick = self._cpu_tick if self._cpu_tick is not None else (1e-6 if virtual else 0.0)
+        self._timer_mask = 0 if virtual else 15
+        self._t0 = self._native() - self.steps * self._tick  # the clock reads 0 now
+        self.boottime = read_rtc(virtual=virtual) if self._rtc is None else self._rtc
         self._tg_cm = anyio.create_task_group()
         self._tg = await self._tg_cm.__aenter__()
         self._tg.start_soon(self._idle)
@@ -194,14 +229,16 @@ class Kernel:
         self._tg.cancel_scope.cancel()
 
     def clock(self) -> float:
-        """The kernel clock, in seconds.
+        """The kernel clock: seconds since boot (uptime), 0 at :meth:`__aenter__`.
 
-        anyio's clock (virtual under trio's MockClock) plus the CPU time the simulation
-        has used: on virtual time each kernel entry costs ``cpu_tick`` (default 1 µs), so
-        time moves on, and alarms fire, even while the CPU is never idle - as a timer
-        interrupt would see it. On real time the tick is 0: real time moves by itself.
+        The backend's clock (virtual under trio's MockClock) since boot plus the CPU time
+        the simulation has used: on virtual time each kernel entry costs ``cpu_tick``
+        (default 1 µs), so time moves on, and alarms fire, even while the CPU is never
+        idle - as a timer interrupt would see it. On real time the tick is 0: real time
+        moves by itself. Alarm deadlines are on this clock; only the idle task turns one
+        into a wait on the backend's clock, as a relative timeout.
         """
-        return self._native() + self.steps * self._tick
+        return self._native() - self._t0 + self.steps * self._tick
 
     # -- the process table -------------------------------------------------------------
 
@@ -215,20 +252,20 @@ class Kernel:
         Raises:
             KernelError: EDEADSRCDST when the endpoint is stale, dead or out of range.
         """
-        # endpoint_slot() inlined: this runs on every IPC.
-        index = (endpoint + NR_TASKS) & _SLOT_MASK
-        if index < NR_TASKS + NR_PROCS:
-            p = self._table[index]
-            if p is not None and p.endpoint == endpoint and not p.rts & RTS_NO_ENDPOINT:
-                return p
-        raise KernelError(errors.EDEADSRCDST, f"no live process at endpoint {endpoint}")
+        p = self.find(endpoint)
+        if p is None:
+            raise KernelError(errors.EDEADSRCDST, f"no live process at endpoint {endpoint}")
+        return p
 
     def find(self, endpoint: int) -> Proc | None:
         """Like :meth:`lookup`, but None instead of raising."""
-        try:
-            return self.lookup(endpoint)
-        except KernelError:
-            return None
+        # endpoint_slot() inlined: this runs on every IPC.
+        index = (endpoint + NR_TASKS) & _SLOT_MASK
+        if index < _NR_SLOTS:
+            p = self._table[index]
+            if p is not None and p.endpoint == endpoint and not p.rts & RTS_NO_ENDPOINT:
+                return p
+        return None
 
     def procs(self) -> list[Proc]:
         """Every occupied user/server slot (alive or zombie), in slot order."""
@@ -548,7 +585,7 @@ class Kernel:
     def trap(self) -> None:
         """Account for one kernel entry: it costs CPU time and may expire alarms."""
         self.steps += 1
-        if self.alarms and self.next_deadline <= self.clock():
+        if self.alarms and not self.steps & self._timer_mask and self.next_deadline <= self.clock():
             self.fire_alarms()
 
     def yield_cpu(self, thread: Thread) -> Awaitable[None]:
@@ -564,14 +601,15 @@ class Kernel:
         return self.wait_cpu(thread)
 
     async def block(self, thread: Thread) -> None:
-        """``thread`` (the running one) has just blocked: run someone else until it is woken."""
+        """``thread`` (the running one) has just blocked: run someone else until it is woken.
+
+        IPC's receive has this inlined (``_dispatch()``, then the park below).
+        """
         self._dispatch()
-        try:  # wait_cpu() inlined: this is half of every IPC round trip
+        try:  # wait_cpu() inlined
             await thread.parker.park()
         except BaseException:
-            if self.current is thread:
-                self.current = None
-                self._dispatch()
+            self.abandon_cpu(thread)
             raise
 
     async def wait_cpu(self, thread: Thread) -> None:
@@ -579,10 +617,18 @@ class Kernel:
         try:
             await thread.parker.park()
         except BaseException:
-            if self.current is thread:
-                self.current = None
-                self._dispatch()
+            self.abandon_cpu(thread)
             raise
+
+    def abandon_cpu(self, thread: Thread) -> None:
+        """``thread``'s wait for the CPU ended in an exception (it is being cancelled).
+
+        If the kernel had already handed it the CPU, the CPU goes on to the next ready
+        thread instead, so that no one is left holding it.
+        """
+        if self.current is thread:
+            self.current = None
+            self._dispatch()
 
     def wake(self, thread: Thread, flag: int, value: object = None) -> None:
         """Clear block reason ``flag`` on ``thread``; if runnable now, make it ready."""
@@ -593,18 +639,32 @@ class Kernel:
             self.make_ready(thread)
 
     async def _idle(self) -> None:
-        """The idle task: runs only while no simulated thread holds the CPU."""
+        """The idle task: runs only while no simulated thread holds the CPU.
+
+        It waits for the next alarm on the backend's clock, with a timeout relative to
+        now (the kernel clock and the backend's differ by the boot offset). When that
+        timeout expires the timer interrupt has come: the alarms due by the deadline it
+        waited for fire, even if the kernel clock, recomputed from the backend's, falls
+        short of it by a rounding error. (Recomputing alone can busy-loop: with the two
+        clocks of different magnitudes, a gap of less than one ulp of the backend's clock
+        is positive on the kernel clock but an already expired timeout on the backend's.)
+        """
+        interrupt = -_NEVER  # the deadline of the timed wait that has just expired
         while True:
             if self.current is None:
-                if self.next_deadline <= self.clock():
-                    self.fire_alarms()
+                if self.next_deadline <= max(self.clock(), interrupt):
+                    self.fire_alarms(interrupt)
                 if self.ready:
                     self._dispatch()
-            if self.current is not None or self.next_deadline == float("inf"):
+            interrupt = -_NEVER
+            if self.current is not None or self.next_deadline == _NEVER:
                 await self._idle_parker.park()
             else:
-                with anyio.move_on_after(self.next_deadline - self.clock()):
+                deadline = self.next_deadline
+                with anyio.move_on_after(deadline - self.clock()) as timer:
                     await self._idle_parker.park()
+                if timer.cancelled_caught:
+                    interrupt = deadline
 
     def interrupt(self, irq: int, proc: Proc) -> None:
         """Hardware raises ``irq`` for driver ``proc`` (a notify from HARDWARE)."""
@@ -635,11 +695,16 @@ class Kernel:
                 self._idle_parker.unpark()
         return left
 
-    def fire_alarms(self) -> None:
-        """Expire every alarm whose deadline has passed on the kernel clock."""
+    def fire_alarms(self, due: float = -_NEVER) -> None:
+        """Expire every alarm whose deadline has passed on the kernel clock (or is ``due``).
+
+        Args:
+            due: the deadline of the timer interrupt that has just come (the idle task's
+                expired wait): alarms up to it fire even if the clock reads a hair less.
+        """
         from kernel import ipc
 
-        now = self.clock()
+        now = max(self.clock(), due)
         clock = self._table[CLOCK + NR_TASKS]
         assert clock is not None
         while self.alarms and self.alarms[0].deadline <= now:

@@ -69,7 +69,11 @@ class Process:
             raise KernelError(errors.EDEADSRCDST, f"{thread.name} does not hold the CPU")
         # Kernel.trap() inlined, Kernel.clock() too: this runs on every kernel entry.
         k.steps += 1
-        if k.alarms and k.next_deadline <= k._native() + k.steps * k._tick:
+        if (
+            k.alarms
+            and not k.steps & k._timer_mask
+            and k.next_deadline <= k._native() - k._t0 + k.steps * k._tick
+        ):
             k.fire_alarms()
         return thread
 
@@ -116,8 +120,25 @@ class Process:
     # -- time --------------------------------------------------------------------------
 
     def now(self) -> float:
-        """The kernel clock, in seconds."""
+        """The kernel clock: seconds since boot."""
         return self.kernel.clock()
+
+    @property
+    def boottime(self) -> int:
+        """Unix time at boot, whole seconds (MINIX's ``boottime``; it never changes).
+
+        A plain read, as MINIX's libc reads it from the kernel's shared clock page.
+        """
+        return self.kernel.boottime
+
+    async def getuptime(self) -> tuple[float, int]:
+        """Trap: ``(uptime, boottime)``, MINIX's ``getuptime``; a choice point like ``yield_``.
+
+        The time of day is their sum.
+        """
+        k = self.kernel
+        await k.yield_cpu(self._enter())
+        return k.clock(), k.boottime
 
     async def setalarm(self, seconds: float | None) -> float:
         """Kernel call: CLOCK notifies in ``seconds`` (None cancels); returns old time left."""

@@ -6,33 +6,18 @@ none, makes it standard input, output and error, and execs the program (``/bin/s
 by default) in that session. This is what MINIX's ``getty`` and ``login`` do for a
 line of ``/etc/ttys``, without the password: asynix has no login.
 
-A terminal whose driver is not up yet (ENXIO: RS starts drivers while init already
-runs, as ``/etc/rc`` does in MINIX) is tried again every :data:`RETRY_DELAY` seconds,
-up to :data:`RETRIES` times, instead of failing at once.
+The terminal is opened once, without retrying: init runs only after RS has brought
+up its boot services (the tty driver among them), as in MINIX, so a terminal that
+fails to open (ENXIO: no driver serves it) is an error getty reports
+(``getty: TTY: reason``, status 1), not something to wait for.
 """
 
 from __future__ import annotations
-
-import errno
 
 from userland import libc
 from userland.libc import stdio
 
 DEFAULT_PROGRAM = ("/bin/sh", "-i")
-RETRIES = 50
-RETRY_DELAY = 0.1
-
-
-async def _open_terminal(tty: str) -> int:
-    """Open ``tty`` read-write, waiting for a driver that is still starting."""
-    for _ in range(RETRIES):
-        try:
-            return await libc.open(tty, libc.O_RDWR)
-        except OSError as exc:
-            if exc.errno != errno.ENXIO:
-                raise
-        await libc.sleep(RETRY_DELAY)
-    return await libc.open(tty, libc.O_RDWR)
 
 
 async def main(argv: list[str]) -> int:
@@ -47,7 +32,7 @@ async def main(argv: list[str]) -> int:
     except OSError:
         pass  # already a session leader: keep the session
     try:
-        fd = await _open_terminal(tty)
+        fd = await libc.open(tty, libc.O_RDWR)
     except OSError as exc:
         await stdio.error("getty", f"{tty}: {stdio.strerror(exc)}")
         return 1

@@ -1,5 +1,10 @@
 """init, pid 1: starts the first program and reaps every orphan.
 
+PM lets init run only once RS has brought up its boot services (each one started, or
+given up on after its init timeout), as MINIX's RS allows init to run from its
+boot-image loop: the first program finds the boot drivers (the console among them)
+ready, and needs no retrying.
+
 init blocks SIGCHLD and catches it, starts the configured first program (its
 ``argv[1:]``: fork, then exec), then loops: collect every zombie child with
 ``waitpid(-1, WNOHANG)``, and when there is none, ``sigsuspend`` with SIGCHLD

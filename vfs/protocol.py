@@ -65,7 +65,7 @@ STAT: Final = struct.Struct("<IIIIIIIqddd")
 """Packed stat: dev, ino, mode, nlink, uid, gid, rdev, size, atime, mtime, ctime.
 
 The times are seconds on the kernel clock (since boot), as file servers stamp files;
-libc adds :data:`userland.libc.EPOCH` to show them as Unix time.
+libc adds the kernel's boot time (Unix seconds) to show them as Unix time.
 """
 
 # utimensat/futimens (NetBSD's and Linux's values, as MINIX has them).

@@ -5,14 +5,13 @@
   Intel SDM (control registers, two-level walk, rights, A/D flags, :class:`PageFault`).
 - :mod:`kernel.hw.tlb`: the MMU's translation cache and its invalidation rules.
 - :mod:`kernel.hw.copy`: the copy engine the kernel's vircopy/safecopy build on.
-- :mod:`kernel.hw.clock`: the clock the kernel reads (:func:`now`).
+- :mod:`kernel.hw.rtc`: the real-time clock the kernel reads the boot time from.
 - :mod:`kernel.hw.console`: the :class:`Console`, a :class:`Keyboard` the host types into
   (IRQ :data:`KEYBOARD_IRQ`) and a :class:`Screen` the TTY driver writes to.
 
 Everything above this package sees the machine only through these names.
 """
 
-from kernel.hw.clock import now
 from kernel.hw.console import (
     KEYBOARD_IRQ,
     RESIZE_IRQ,
@@ -97,7 +96,6 @@ __all__ = [
     "TLBEntry",
     "copy_virt",
     "memset_virt",
-    "now",
     "read_virt",
     "write_virt",
 ]

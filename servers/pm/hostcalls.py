@@ -2,7 +2,11 @@
 
 Start-up: PM enters itself (pid 0) and the boot image's other system processes (pids
 2, 3, ... in boot order) in its table, then starts init as pid 1 in its kernel slot,
-the way it starts every program that is not forked: :func:`start_program`.
+the way it starts every program that is not forked: :func:`start_program`. When RS is
+in the boot image, init stays stopped until RS notifies PM that its boot services are
+up (:func:`boot_services_up`): MINIX's RS lets init run (``SYS_PRIV_ALLOW``) from its
+boot-image loop, so nothing in userland runs before the boot services it depends on
+(init's first program opens ``/dev/console`` with the tty driver mapped).
 
 Host requests (see :mod:`servers.pm.host`):
 
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 
+from kernel.com import RS_PROC_NR
 from kernel.endpoint import NONE
 from kernel.errors import KernelError
 from servers.pm.execve import build_stack, load_image
@@ -53,6 +58,7 @@ async def startup(pm: Pm) -> None:
     me = table.add(MProc(PM_PID, pm.proc.endpoint, "pm", PM_PID, flags=PRIV_PROC))
     for ep, label in cfg.system:
         table.add(MProc(table.free_pid(), ep, label, PM_PID, flags=PRIV_PROC))
+    pm.rs_booting = any(ep == RS_PROC_NR for ep, _label in cfg.system)
     if cfg.init is not None:
         main, argv = cfg.init
         pm.init = await start_program(
@@ -126,6 +132,8 @@ async def start_program(
     async def ready(status: int) -> None:
         if status:
             await _undo(pm, mp)
+        elif leader and pm.rs_booting:
+            pm.init_held = True  # init runs once RS's boot services are up
         else:
             await pm.kresume(mp)
         if started is not None:
@@ -134,6 +142,22 @@ async def start_program(
     parent_ep = NONE if parent.flags & PRIV_PROC else parent.endpoint
     await pm.tell_vfs(mp, PmVfsFork(parent_ep, ep, pid), told)
     return mp
+
+
+async def boot_services_up(pm: Pm) -> None:
+    """RS notified PM: its boot services are up (or given up on); let init run.
+
+    RS notifies PM once, when the last service of its boot table has finished starting
+    (MINIX's RS allows init to run from its boot-image loop). init is resumed now if
+    it is ready (else as soon as it is); later notifications from RS change nothing.
+    """
+    if not pm.rs_booting:
+        return
+    pm.rs_booting = False
+    _log.info("boot services up", init_held=pm.init_held)
+    if pm.init_held and pm.init is not None:
+        pm.init_held = False
+        await pm.kresume(pm.init)
 
 
 async def _undo(pm: Pm, mp: MProc) -> None:

@@ -12,6 +12,8 @@ the next. What it receives:
   crash, VM's SIGSEGV); PM reads them with ``getksig`` and does the bookkeeping;
 - a notification from CLOCK: a process's alarm is due;
 - a notification from HARDWARE: the host put requests in PM's mailbox;
+- a notification from RS: RS's boot services are up (each started, or given up on);
+  PM holds init until then (:func:`servers.pm.hostcalls.boot_services_up`);
 - VFS's answers to PM's notices.
 
 A request that refers to a bad pid, signal, flag or pointer gets its POSIX errno. An
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from kernel.com import INIT_PROC_NR, VM_PROC_NR
+from kernel.com import INIT_PROC_NR, RS_PROC_NR, VM_PROC_NR
 from kernel.endpoint import ANY, CLOCK, HARDWARE, NR_PROCS, SYSTEM
 from kernel.errors import KernelError
 from kernel.kernel import SIGKSIG
@@ -143,6 +145,10 @@ class Pm:
     """The driver of each session's controlling terminal, by session id (session.py)."""
     alarm_set: float | None = None
     init: MProc | None = None
+    rs_booting: bool = False
+    """RS is in the boot image and has not yet reported its boot services up."""
+    init_held: bool = False
+    """init is ready but stopped until RS's report (see hostcalls.boot_services_up)."""
     _init_seen: bool = False
 
     def __post_init__(self) -> None:
@@ -192,6 +198,8 @@ class Pm:
                     await alarm.expired(self)
                 elif m.m_source == HARDWARE:
                     await hostcalls.drain(self)
+                elif m.m_source == RS_PROC_NR:
+                    await hostcalls.boot_services_up(self)
             elif isinstance(m, VfsPmReply):
                 await self.vfs_reply(m)
             elif isinstance(m, PmTtyQuery | PmTtySignal):

@@ -15,6 +15,13 @@ anyone). What it receives:
 - a notification from CLOCK: the heartbeat period has passed;
 - a notification from HARDWARE: the host put requests in RS's mailbox.
 
+**Boot.** RS starts every service of its table marked ``boot``; once the start of
+each one is over (up, or given up on: a failed, crashed or timed-out init is not
+retried), it notifies PM, which lets init run only then (MINIX's RS allows init to run
+with ``SYS_PRIV_ALLOW`` from its boot-image loop), and sets the host's
+``services_up``. So nothing in userland runs before the boot drivers are mapped, and a
+driver that never comes up delays init by at most ``init_timeout`` plus a period.
+
 **Starting an instance.** RS spawns it (the kernel gives it a fresh endpoint: a slot
 reused after ``clear`` has a new generation), sends it ``RsInit(init_type, label,
 state_key)`` and waits, without blocking, for ``RsInitReply``. On success it publishes
@@ -102,6 +109,8 @@ class RsConfig:
         max_backoff: the longest wait before a restart, in periods.
         ds: DS's endpoint (None: no DS, labels are not published).
         vfs: VFS's endpoint (None: no VFS, majors are not mapped).
+        pm: PM's endpoint, notified once the boot services are up so that it lets
+            init run (None: no PM to tell).
     """
 
     services: Sequence[ServiceSpec] = ()
@@ -112,6 +121,7 @@ class RsConfig:
     max_backoff: int = 32
     ds: int | None = DS_PROC_NR
     vfs: int | None = VFS_PROC_NR
+    pm: int | None = PM_PROC_NR
 
 
 @dataclass(eq=False)
@@ -170,6 +180,7 @@ class Rs:
             self.services.setdefault(spec.label, Rproc(spec))
         self.bugs: list[BaseException] = []
         self._boot_pending: set[str] = set()
+        self._boot_done = False
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -180,7 +191,7 @@ class Rs:
             if rp.spec.boot:
                 self._boot_pending.add(rp.label)
                 await self.start(rp, SEF_INIT_FRESH)
-        self._check_boot()
+        await self._check_boot()
         while True:
             m = await self.proc.receive(ANY)
             try:
@@ -407,11 +418,32 @@ class Rs:
         for req in kills:
             await self.host_kill(rp, req)
         self._boot_pending.discard(rp.label)
-        self._check_boot()
+        await self._check_boot()
 
-    def _check_boot(self) -> None:
+    async def _check_boot(self) -> None:
+        """Once every boot service's start is over (up or given up on), say so, once.
+
+        PM holds init until RS's notification (MINIX's RS lets init run with
+        ``sys_privctl(INIT, SYS_PRIV_ALLOW)`` only from its boot-image loop). Each
+        driver's ``VfsMapdriver`` was queued for VFS before this notification, and VFS
+        takes queued asynchronous messages before any caller's request, so init's first
+        program finds every boot driver mapped. The host's ``services_up`` is set too.
+        """
+        if self._boot_done or self._boot_pending:
+            return
+        self._boot_done = True
+        _log.info(
+            "boot services started",
+            up=sorted(label for label, rp in self.services.items() if rp.state == RUNNING),
+            down=sorted(label for label, rp in self.services.items() if rp.state == DOWN),
+        )
+        if self.config.pm is not None:
+            try:
+                await self.proc.notify(self.config.pm)
+            except KernelError as exc:
+                _log.debug("PM unreachable", error=str(exc))  # booted without PM (tests)
         host = self.config.host
-        if not self._boot_pending and host is not None and not host.services_up.is_set():
+        if host is not None:
             host.services_up.set()
 
     # -- deaths ------------------------------------------------------------------------

@@ -204,8 +204,8 @@ async def id_names(path: str) -> dict[int, str]:
 def wallclock(t: float) -> datetime:
     """File time ``t`` (Unix time, as ``libc.stat`` gives it) as calendar time (UTC).
 
-    File servers stamp files with the kernel clock, seconds since boot; libc adds
-    :data:`userland.libc.EPOCH` (:mod:`userland.libc.files`).
+    File servers stamp files with the kernel clock, seconds since boot; libc adds the
+    kernel's boot time (:mod:`userland.libc.files`).
     """
     return datetime.fromtimestamp(t, tz=UTC)
 

@@ -4,8 +4,9 @@
 
     date [-u] [+FORMAT]
 
-The time is :func:`userland.libc.time` (2026-01-01 00:00:00 UTC at boot, then the
-kernel clock). asynix has no time zones: every time is UTC, and ``-u`` is accepted
+The time is :func:`userland.libc.time`: the boot time (the host's clock when asynix
+runs on real time; 2026-01-01 00:00:00 UTC on virtual time, in tests) plus the kernel
+clock's uptime. asynix has no time zones: every time is UTC, and ``-u`` is accepted
 and changes nothing. The default format is POSIX's ``%a %b %e %H:%M:%S %Z %Y``
 (``Thu Jan  1 00:00:05 UTC 2026``). FORMAT takes these conversions (C's strftime,
 in the POSIX locale): ``%a %A %b %B %c %C %d %D %e %F %h %H %I %j %k %l %m %M %n %p

@@ -1,10 +1,12 @@
 """Time: the clock a user program reads, and sleeping.
 
-:func:`monotonic` is the kernel clock (seconds since boot; virtual time in tests). Reading
-it is a trap that makes no request (a choice point, like any kernel entry). :func:`time` is the
-real-time clock: :data:`EPOCH` (the moment the simulated machine's clock shows at boot,
-2026-01-01 00:00:00 UTC, the same in every run so that runs replay) plus
-:func:`monotonic`.
+:func:`monotonic` is the kernel clock (seconds since boot, 0 at boot on every backend;
+virtual time in tests). :func:`time` is the time of day as MINIX computes it: the boot
+time the kernel read from the real-time clock plus the uptime, both from one
+:meth:`~kernel.process.Process.getuptime` trap (a kernel entry that makes no request: a
+choice point). The boot time is :data:`EPOCH` (2026-01-01 00:00:00 UTC) on virtual time,
+so that runs replay, and the host's wall clock on real time (an interactive ``asynix``);
+``asynix.boot(boottime=...)`` sets it.
 
 :func:`sleep` is MINIX's: nanosleep is a select on no descriptors with a timeout, so it
 blocks in VFS on the kernel clock and a signal ends it early (InterruptedError, as
@@ -16,14 +18,16 @@ from __future__ import annotations
 import errno
 from typing import Final
 
+from kernel.hw import rtc
 from userland.libc._context import handle
 from userland.libc._syscall import oserror
 from userland.libc.select import select
 
 __all__ = ["EPOCH", "monotonic", "sleep", "time"]
 
-EPOCH: Final = 1_767_225_600.0
-"""What :func:`time` returns at boot: 2026-01-01 00:00:00 UTC."""
+EPOCH: Final = float(rtc.EPOCH)
+"""The boot time on virtual time: 2026-01-01 00:00:00 UTC, what :func:`time` returns at
+boot in tests (on real time the boot time is the host's clock at boot)."""
 
 
 async def monotonic() -> float:
@@ -34,8 +38,9 @@ async def monotonic() -> float:
 
 
 async def time() -> float:
-    """Seconds since the Unix epoch on the simulated machine's real-time clock."""
-    return EPOCH + await monotonic()
+    """Seconds since the Unix epoch: the boot time plus the uptime (MINIX's way)."""
+    uptime, boottime = await handle().getuptime()
+    return boottime + uptime
 
 
 async def sleep(seconds: float) -> None:

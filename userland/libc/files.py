@@ -20,10 +20,12 @@ and ioctl.
 Device numbers are MINIX's: ``major << 8 | minor`` (:func:`makedev`).
 
 File times: file servers keep them in seconds on the kernel clock (since boot); libc
-shows them as Unix time, as :func:`~userland.libc.time` does the clock, by adding
-:data:`~userland.libc.EPOCH` in :func:`stat` and subtracting it in :func:`utime` and
-:func:`utimensat`. Whole seconds round-trip exactly; a fraction does to the nanosecond
-(and so exactly for times of the machine's era, within a factor 2 of EPOCH).
+shows them as Unix time, as :func:`~userland.libc.time` does the clock, by adding the
+kernel's boot time (:attr:`~kernel.process.Process.boottime`, whole Unix seconds read
+from the RTC at boot: :data:`~userland.libc.EPOCH` on virtual time, the host's clock on
+real time) in :func:`stat` and subtracting it in :func:`utime` and :func:`utimensat`.
+Whole seconds round-trip exactly; a fraction does to the nanosecond (and so exactly for
+times of the machine's era, within a factor 2 of the boot time).
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from typing import TYPE_CHECKING, Final, overload
 
 from fs.protocol import unpack_dirents
 from kernel.com import VFS_PROC_NR
+from userland.libc._context import handle
 from userland.libc._syscall import call
-from userland.libc.clock import EPOCH
 from userland.libc.memory import free, malloc, peek, poke
 from vfs import protocol as P
 from vfs.protocol import (
@@ -232,7 +234,6 @@ writes stay atomic)."""
 
 _VFS: Final = VFS_PROC_NR
 _NS: Final = 1_000_000_000
-_EPOCH_S: Final = int(EPOCH)
 _DIRENT_BUF: Final = 4096
 
 Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
@@ -483,8 +484,9 @@ async def ioctl(fd: int, request: int, arg: int | bytes = 0) -> int | bytes:
 def _unpack_stat(data: bytes) -> Stat:
     """The stat structure VFS wrote, its times moved from the kernel clock to Unix time."""
     st = unpack_stat(data)
+    boot = handle().boottime
     return st._replace(
-        st_atime=EPOCH + st.st_atime, st_mtime=EPOCH + st.st_mtime, st_ctime=EPOCH + st.st_ctime
+        st_atime=boot + st.st_atime, st_mtime=boot + st.st_mtime, st_ctime=boot + st.st_ctime
     )
 
 
@@ -560,7 +562,8 @@ async def utimensat(
     need the owner or root (EPERM). EINVAL for nanoseconds outside 0..999999999.
     """
     (asec, ansec), (msec, mnsec) = times or ((0, UTIME_NOW), (0, UTIME_NOW))
-    fields = (asec - _EPOCH_S, ansec, msec - _EPOCH_S, mnsec)
+    boot = handle().boottime  # whole seconds: the nanoseconds (and UTIME_*) pass as they are
+    fields = (asec - boot, ansec, msec - boot, mnsec)
     if isinstance(path, int):
         await _vfs(P.VfsUtimens(0, 0, path, *fields))
         return
