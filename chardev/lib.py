@@ -173,7 +173,9 @@ class Faults:
     ``crash_at={"before_reply": 3}`` crashes the third time any instance reaches that
     point (counting across restarts, so the plan fires once). ``probability`` crashes
     at any point in ``points`` with that chance, drawn from ``random.Random(seed)``.
-    ``crashes`` records ``(point, count)`` of each crash injected.
+    ``crashes`` records ``(point, count)`` of each crash injected. Visits are counted
+    only while the plan can crash (``crash_at`` or ``probability`` set): an empty plan
+    costs a request nothing.
     """
 
     crash_at: dict[str, int] = field(default_factory=dict)
@@ -191,6 +193,8 @@ class Faults:
 
     def check(self, point: str) -> None:
         """Count a visit to ``point``; raise :class:`InjectedCrash` if the plan says so."""
+        if not self.crash_at and not self.probability:
+            return
         n = self.counts[point] = self.counts.get(point, 0) + 1
         crash = self.crash_at.get(point) == n
         if not crash and self.probability > 0 and point in self.points:

@@ -28,7 +28,7 @@ import errno as _errno
 from typing import TYPE_CHECKING, Final
 
 from kernel import errors
-from kernel.endpoint import ANY, ASYNCM, HARDWARE, NR_PROCS, NR_TASKS, SYSTEM
+from kernel.endpoint import ANY, ASYNCM, HARDWARE, NR_PROCS, NR_TASKS, SELF, SYSTEM
 from kernel.errors import KernelError
 from kernel.message import (
     CALL_NOTIFY,
@@ -81,17 +81,17 @@ class AsyncEntry:
         self.result = 0
 
 
-def _check_trap(p: Proc, call: int) -> None:
-    if not p.priv.trap_mask & (1 << call):
-        raise KernelError(errors.ETRAPDENIED, f"{p.name} may not use IPC call {call}")
-
-
 def _target(k: Kernel, p: Proc, dst_e: int, call: int) -> Proc:
-    _check_trap(p, call)
+    # _check_trap() and Priv.may_send_to() inlined: this starts every send.
+    priv = p.priv
+    if not priv.trap_mask & (1 << call):
+        raise KernelError(errors.ETRAPDENIED, f"{p.name} may not use IPC call {call}")
     if dst_e == ANY:
         raise KernelError(_errno.EINVAL, "ANY is a source for receive only")
-    dst = k.resolve(p, dst_e)
-    if not p.priv.may_send_to(dst.slot):
+    dst = p if dst_e == SELF else k.find(dst_e)
+    if dst is None:
+        raise KernelError(errors.EDEADSRCDST, f"no live process at endpoint {dst_e}")
+    if priv.ipc_to is not None and dst.slot not in priv.ipc_to:
         raise KernelError(errors.ECALLDENIED, f"{p.name} may not send to {dst.name}")
     if dst.slot < 0:
         raise KernelError(errors.ETRAPDENIED, f"{dst.name} is a kernel task")
@@ -195,7 +195,10 @@ def _post(k: Kernel, thread: Thread, dst_e: int, msg: Message, call: int) -> boo
     msg.m_source = p.endpoint
     if k.tracer is not None:
         k.tracer.event("send", p, dst=dst.endpoint, to=dst.name, mtype=msg.mtype, call=call)
-    if will_receive(dst, p.endpoint):
+    # will_receive() inlined: this is every send.
+    if dst.rts & (RTS_RECEIVING | RTS_SENDING) == RTS_RECEIVING and (
+        dst.getfrom == ANY or dst.getfrom == p.endpoint
+    ):
         deliver(k, dst, msg, call)
         return True
     if call == CALL_SENDNB:
@@ -340,7 +343,8 @@ async def receive(
     ``trap`` is the primitive the caller used (CALL_SENDREC for the receive half).
     """
     p = thread.proc
-    _check_trap(p, trap)
+    if not p.priv.trap_mask & (1 << trap):  # _check_trap() inlined
+        raise KernelError(errors.ETRAPDENIED, f"{p.name} may not use IPC call {trap}")
     if src_e != ANY and not resolved:
         src_e = k.resolve(p, src_e).endpoint
     if not p.rts & RTS_SENDING:
@@ -363,14 +367,20 @@ async def receive(
             raise KernelError(errors.ENOTREADY, "no message pending")
         if src_e == p.endpoint or (src_e != ANY and deadlock(k, CALL_RECEIVE, p, src_e)):
             raise KernelError(errors.ELOCKED, "receive would deadlock")
-        _check_one_blocker(p)
+        if p.ipc_thread is not None:
+            _check_one_blocker(p)
     p.getfrom = src_e
     p.rts |= RTS_RECEIVING
-    # Block until a sender (or a dying partner) wakes us; no coroutine of its own,
-    # since this is half of every round trip.
+    # Block until a sender (or a dying partner) wakes us. Kernel.block() inlined, with
+    # no coroutine of its own: this is half of every round trip.
     p.ipc_thread = thread
     thread.blocked |= BLOCK_IPC
-    await k.block(thread)
+    k._dispatch()
+    try:
+        await thread.parker.park()
+    except BaseException:
+        k.abandon_cpu(thread)
+        raise
     if p.ipc_error:
         _partner_died(p)
     msg = p.delivered
@@ -432,14 +442,20 @@ async def senda(k: Kernel, thread: Thread, dst_e: int, msg: Message, flags: int 
     if not p.priv.sys_proc:
         raise KernelError(_errno.EPERM, "only system processes may send asynchronously")
     dst = _target(k, p, dst_e, CALL_SENDA)
-    _check_message(msg)
+    if not isinstance(msg, Message):
+        _check_message(msg)
     if flags & ~_AMF_ALL:
         raise KernelError(_errno.EINVAL, f"bad asynchronous-message flags {flags:#x}")
     msg.m_source = p.endpoint
     entry = AsyncEntry(dst.endpoint, msg, flags)
     if k.tracer is not None:
         k.tracer.event("senda", p, dst=dst.endpoint, to=dst.name, mtype=msg.mtype)
-    if will_receive(dst, p.endpoint) and not (flags & AMF_NOREPLY and dst.misc & MF_REPLY_PEND):
+    # will_receive() inlined: VFS and drivers answer with senda.
+    if (
+        dst.rts & (RTS_RECEIVING | RTS_SENDING) == RTS_RECEIVING
+        and (dst.getfrom == ANY or dst.getfrom == p.endpoint)
+        and not (flags & AMF_NOREPLY and dst.misc & MF_REPLY_PEND)
+    ):
         entry.done = True
         deliver(k, dst, msg, CALL_SENDA)
         if flags & AMF_NOTIFY:

@@ -15,13 +15,13 @@ parked thread with the backend's cancellation exception.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 import sniffio
 import trio
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Generator
+    from collections.abc import Awaitable
 
 _current_task = trio.lowlevel.current_task
 _reschedule = trio.lowlevel.reschedule
@@ -38,17 +38,18 @@ class Parker(Protocol):
         """Wait until unparked (at once if a permit is pending); await the result now."""
 
 
-class _Now:
-    """An awaitable that is done at once (a park that found its permit)."""
+class _Now(tuple):  # type: ignore[type-arg]
+    """An awaitable that is done at once (a park that found its permit).
+
+    Its ``__await__`` is the empty tuple's iterator, a C function: awaiting it makes
+    no generator (it ends every kernel call that need not switch).
+    """
 
     __slots__ = ()
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return
-        yield  # a generator, never suspended
+    __await__ = tuple.__iter__
 
 
-NOW: Awaitable[None] = _Now()
+NOW: Awaitable[None] = cast("Awaitable[None]", _Now())
 """Awaiting this returns at once: for kernel paths that usually have nothing to wait for."""
 
 

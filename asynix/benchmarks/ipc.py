@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
 
-from asynix.bench import benchmark
+from asynix.bench import Stopwatch, benchmark
 from kernel.endpoint import ANY
 from kernel.kernel import Kernel
 from kernel.message import Message, Reply
@@ -39,10 +38,11 @@ async def _sendrec(n: int) -> float:
         nonlocal elapsed
         msg = _Ping(0)
         await p.sendrec(srv.endpoint, msg)
-        start = time.perf_counter()
-        for _ in range(n):
-            await p.sendrec(srv.endpoint, msg)
-        elapsed = time.perf_counter() - start
+        sw = Stopwatch(n, 2000)  # laps of about 50 ms, as the baseline's
+        for k in sw.laps():
+            for _ in range(k):
+                await p.sendrec(srv.endpoint, msg)
+        elapsed = sw.seconds
         done.set()
 
     async with Kernel() as k:

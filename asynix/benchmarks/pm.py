@@ -20,7 +20,7 @@ import anyio
 import anyio.to_thread
 
 import asynix
-from asynix.bench import benchmark
+from asynix.bench import Stopwatch, benchmark
 from asynix.benchmarks import quiet, run_program
 from userland import libc
 
@@ -31,10 +31,11 @@ async def _getpid(n: int) -> float:
 
     async def prog(argv: list[str]) -> int:
         await libc.getpid()
-        start = time.perf_counter()
-        for _ in range(n):
-            await libc.getpid()
-        elapsed[0] = time.perf_counter() - start
+        sw = Stopwatch(n, 2000)  # laps of about 60 ms
+        for k in sw.laps():
+            for _ in range(k):
+                await libc.getpid()
+        elapsed[0] = sw.seconds
         return 0
 
     await run_program(prog)
