@@ -7,9 +7,9 @@ baseline measured in the same run: the round trip of two anyio tasks handing a v
 back and forth with Events (the cheapest honest cross-task handoff anyio offers).
 
 A figure is the best of ``repeat`` runs. A figure with a ratio has the baseline measured
-again just before each of its runs, and its ratio is its best over the best baseline
-seen so far: a machine whose speed drifts (a busy neighbour, a clock that steps) moves
-both sides of the ratio together instead of only the figure measured later. The loops
+again just before each of its runs, and its ratio is its best over the best of those
+baselines: a machine whose speed drifts (a busy neighbour, a job on the other core)
+moves both sides of the ratio together instead of only the figure measured later. The loops
 behind a ratio (the baseline's included) time themselves in laps of a few tens of
 milliseconds with a :class:`Stopwatch` and report the pace of their fastest lap: on a
 shared machine whose speed swings within a second, that is what the code costs when
@@ -210,10 +210,10 @@ async def run(
         report(figures[0])
     for b in selected:
         if b.ratio:
-            seconds, base = await _interleaved(b, repeat, base)
+            seconds, own_base = await _interleaved(b, repeat)
+            figures.append(_figure(b, seconds, own_base))
         else:
-            seconds = await _best_of(b.fn, b.ops, repeat)
-        figures.append(_figure(b, seconds, base))
+            figures.append(_figure(b, await _best_of(b.fn, b.ops, repeat), base))
         if report is not None:
             report(figures[-1])
     return figures
@@ -222,9 +222,9 @@ async def run(
 _BASE_OPS = 20_000
 
 
-async def _interleaved(b: Benchmark, repeat: int, base: float) -> tuple[float, float]:
+async def _interleaved(b: Benchmark, repeat: int) -> tuple[float, float]:
     """Best seconds of ``b`` and the best per-op baseline, one baseline run before each."""
-    best = float("inf")
+    best = base = float("inf")
     for _ in range(repeat):
         base = min(base, await baseline_roundtrip(_BASE_OPS) / _BASE_OPS)
         best = min(best, await b.fn(b.ops))

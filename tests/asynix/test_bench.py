@@ -75,3 +75,38 @@ def test_unknown_name_is_an_error(fake_registry, capsys):
 def test_every_real_benchmark_module_imports():
     registry = bench._load()
     assert {"ipc.sendrec", "mmu.hit", "mmu.miss", "copy.1mib"} <= set(registry)
+
+
+def test_a_ratio_uses_the_baselines_measured_beside_its_runs(monkeypatch):
+    import anyio
+
+    monkeypatch.setattr(bench, "_REGISTRY", {})
+    monkeypatch.setattr(bench, "_MODULES", ())
+    calls: list[str] = []
+    # The first three baselines make the printed figure; then one before each run, on a
+    # machine that has become twice as slow: the ratio compares like with like.
+    paces = iter([5e-6, 6e-6, 5e-6, 10e-6, 12e-6, 10e-6])
+
+    async def baseline(n):
+        calls.append("base")
+        return n * next(paces)
+
+    async def figure(n):
+        calls.append("fig")
+        return n * 30e-6
+
+    monkeypatch.setattr(bench, "baseline_roundtrip", baseline)
+    bench.benchmark("fake.slow", ops=10, kind="latency", unit="us", ratio=True)(figure)
+    figures = anyio.run(bench.run, None, 3, None, backend="trio")
+    assert calls == ["base"] * 3 + ["base", "fig"] * 3
+    assert figures[0].value == pytest.approx(5.0)
+    assert figures[1].ratio == pytest.approx(3.0)
+
+
+def test_stopwatch_keeps_the_fastest_laps_pace(monkeypatch):
+    ticks = iter([0.0, 6.0, 10.0, 12.0, 20.0, 22.0])  # laps of 2, 2, 1 ops: 3, 1, 2 s each
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(ticks))
+    sw = bench.Stopwatch(5, 2)
+    assert list(sw.laps()) == [2, 2, 1]
+    assert sw.best == pytest.approx(1.0)
+    assert sw.seconds == pytest.approx(5.0)
