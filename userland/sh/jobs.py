@@ -4,7 +4,15 @@ A job is a pipeline (or a background list, or a subshell): its processes and,
 under job control, the process group they share. :class:`JobTable` waits for a
 foreground job (``waitpid``, with WUNTRACED under job control so a ^Z stop is
 seen), keeps background and stopped jobs for ``jobs``/``fg``/``bg``/``wait``,
-and reports finished ones before the next prompt.
+and reports finished and newly stopped ones before the next prompt.
+
+A job's state changes are reported once each: a stop when the shell first learns of it
+(the foreground wait reports a ^Z at once, :meth:`JobTable.notify` a background job's
+stop before the next prompt, ``jobs`` lists it), an end when ``notify`` or ``jobs``
+reports it, after which the job is forgotten. A job that is continued (``bg``, ``fg``,
+``kill %N``, or a SIGCONT from elsewhere, seen through WCONTINUED) and stops again is
+reported again. An end beats a stop that was never reported: a job that stopped and was
+then killed before the prompt is reported only as ended.
 
 Job control is on only in an interactive shell on a terminal: each job gets its
 own process group (``setpgid`` in both the shell and the child, whichever runs
@@ -64,6 +72,10 @@ class Job:
     number: int = 0
     codes: dict[int, int] = field(default_factory=dict)
     stopped: bool = False
+    stopsig: int = 0
+    """The signal that last stopped the job (meaningful while ``stopped``)."""
+    stop_reported: bool = False
+    """Whether the current stop has been reported (by a prompt, ``jobs`` or ^Z's wait)."""
 
     @property
     def done(self) -> bool:
@@ -74,6 +86,22 @@ class Job:
     def code(self) -> int:
         """The job's status (its last process's), once done."""
         return self.codes.get(self.pids[-1], 0)
+
+    def mark_stopped(self, sig: int) -> None:
+        """One of the job's processes stopped with ``sig``.
+
+        A job that was running becomes stopped with a stop still to report; one already
+        stopped (another process of a stopped pipeline) stays as it was, so each stop of
+        the job is reported once.
+        """
+        if not self.stopped:
+            self.stopped = True
+            self.stopsig = sig
+            self.stop_reported = False
+
+    def mark_continued(self) -> None:
+        """The job runs again (it was sent SIGCONT): its next stop is a new one."""
+        self.stopped = False
 
 
 class JobTable:
@@ -166,7 +194,8 @@ class JobTable:
             if self.control:
                 await tcsetpgrp(0, self.shell_pgrp)
         if stopsig:
-            job.stopped = True
+            job.mark_stopped(stopsig)
+            job.stop_reported = True
             self.add(job)
             await stdio.write_all(2, f"\n[{job.number}]+  Stopped  {job.text}\n")
             return 128 + stopsig
@@ -176,10 +205,22 @@ class JobTable:
         return job.code
 
     async def wait_job(self, job: Job) -> int:
-        """Wait for every process of background ``job`` to end; returns its status."""
-        await self._wait(job, 0)
-        self.jobs.pop(job.number, None)
-        return job.code
+        """Wait for every process of background ``job`` to end, or for it to stop.
+
+        Returns the job's status once it ended (and forgets it), or 128 + the stop signal
+        when it is stopped, at once if it already was (it stays in the table, and a stop
+        not reported yet is reported before the next prompt): a stopped job can make no
+        progress until someone continues it, and the shell waiting for it could not.
+        """
+        await self.reap()
+        if not job.done and not job.stopped:
+            stopsig = await self._wait(job, libc.WUNTRACED)
+            if stopsig:
+                job.mark_stopped(stopsig)
+        if job.done:
+            self.jobs.pop(job.number, None)
+            return job.code
+        return 128 + job.stopsig
 
     async def _wait(self, job: Job, options: int) -> int:
         """Collect ``job``'s processes; returns a stop signal (0 when all ended)."""
@@ -198,12 +239,13 @@ class JobTable:
         return 0
 
     async def reap(self) -> None:
-        """Collect any ended (or stopped) background processes without blocking."""
+        """Collect any ended, stopped or continued background processes without blocking."""
         if not self.jobs:
             return
+        options = libc.WNOHANG | libc.WUNTRACED | libc.WCONTINUED
         while True:
             try:
-                pid, status = await libc.waitpid(-1, libc.WNOHANG | libc.WUNTRACED)
+                pid, status = await libc.waitpid(-1, options)
             except (ChildProcessError, InterruptedError):
                 return
             if pid == 0:
@@ -211,16 +253,30 @@ class JobTable:
             for job in self.jobs.values():
                 if pid in job.pids:
                     if libc.WIFSTOPPED(status):
-                        job.stopped = True
+                        job.mark_stopped(libc.WSTOPSIG(status))
+                    elif libc.WIFCONTINUED(status):
+                        job.mark_continued()
                     else:
                         job.codes[pid] = exit_code(status)
 
     async def notify(self) -> None:
-        """Report and forget background jobs that have ended (before a prompt)."""
+        """Report background jobs that have ended or stopped (before a prompt).
+
+        An ended job is reported once: it leaves the table as it is reported. A stopped
+        job is reported once per stop (``[N]+  Stopped  CMD``) and stays; an end wins
+        over a stop not reported yet. The report may share a row with the previous prompt
+        when the user typed Enter before that prompt appeared (the terminal echoed it
+        then); that is the terminal's doing, not ours.
+        """
         await self.reap()
-        for job in [j for j in self.jobs.values() if j.done]:
+        for job in list(self.jobs.values()):
+            if not job.done and (not job.stopped or job.stop_reported):
+                continue
             await stdio.write_all(2, f"[{job.number}]+  {self.state(job)}  {job.text}\n")
-            del self.jobs[job.number]
+            if job.done:
+                del self.jobs[job.number]
+            else:
+                job.stop_reported = True
 
     # -- finding -------------------------------------------------------------------------
 
