@@ -16,6 +16,7 @@ from userland.bin import kill as kill_command
 from userland.libc import stdio
 from userland.sh.exec import Builtin, FunctionReturn, LoopControl, Shell, ShellExit, read_text
 from userland.sh.expand import DEFAULT_IFS
+from userland.sh.jobs import STOP_SIGNALS
 from userland.sh.lex import is_name
 from userland.sh.pattern import unescape
 
@@ -337,12 +338,17 @@ async def wait(shell: Shell, argv: list[str]) -> int:
     """``wait [PID|%N...]``.
 
     Wait for background jobs (all by default); the status of the last one waited for (127 for an
-    unknown one).
+    unknown one). A stopped job is not waited for (as bash): ``wait`` alone waits for the jobs
+    that are running and skips stopped ones (one that stops while waited for stops the wait for
+    it); ``wait %N`` of a stopped job returns 128 + its stop signal at once. A stopped job could
+    only end after someone continues it, so waiting for it could hang the shell for good.
     """
     table = shell.jobs
     if len(argv) == 1:
-        for running in list(table.jobs.values()):
-            await table.wait_job(running)
+        await table.reap()
+        for known in list(table.jobs.values()):
+            if not known.stopped or known.done:
+                await table.wait_job(known)
         return 0
     status = 0
     for spec in argv[1:]:
@@ -363,6 +369,7 @@ async def jobs(shell: Shell, argv: list[str]) -> int:
         job = table.jobs[n]
         mark = "+" if n == numbers[-1] else "-" if len(numbers) > 1 and n == numbers[-2] else " "
         await stdio.puts(f"[{n}]{mark}  {table.state(job)}  {job.text}")
+        job.stop_reported = job.stopped  # listed: not reported again before the prompt
     for n in [n for n in numbers if table.jobs[n].done]:
         del table.jobs[n]
     return 0
@@ -386,7 +393,7 @@ async def fg(shell: Shell, argv: list[str]) -> int:
     if job is None:
         return 1
     await stdio.puts(job.text)
-    job.stopped = False
+    job.mark_continued()
     try:
         await libc.killpg(job.pgid, libc.SIGCONT)
     except OSError:
@@ -399,7 +406,7 @@ async def bg(shell: Shell, argv: list[str]) -> int:
     job = await _job_to_continue(shell, argv)
     if job is None:
         return 1
-    job.stopped = False
+    job.mark_continued()
     await stdio.puts(f"[{job.number}]+ {job.text} &")
     try:
         await libc.killpg(job.pgid, libc.SIGCONT)
@@ -439,15 +446,27 @@ async def kill(shell: Shell, argv: list[str]) -> int:
     return status
 
 
+_NO_WAKE: Final = (0, libc.SIGKILL, libc.SIGCONT, *STOP_SIGNALS)
+"""Signals after which ``kill %N`` does not continue a stopped job: a probe, one that acts
+on a stopped process anyway, or one that would only stop it again."""
+
+
 async def _signal_job(shell: Shell, job: Job, sig: int) -> int:
+    # what the shell knows of the job's stops first: a stopped job that gets SIGTERM and no
+    # SIGCONT stays stopped with the signal pending (a stop no prompt has seen yet counts)
+    await shell.jobs.reap()
     try:
         if shell.jobs.control:
+            wake = job.stopped and sig not in _NO_WAKE
             await libc.killpg(job.pgid, sig)
-            if job.stopped and sig not in (libc.SIGKILL, libc.SIGCONT):
+            if wake:
                 await libc.killpg(job.pgid, libc.SIGCONT)
         else:
+            wake = False
             for pid in job.pids:
                 await libc.kill(pid, sig)
+        if wake or sig == libc.SIGCONT:
+            job.mark_continued()  # its next stop is a new one, reported anew
     except OSError as exc:
         return await _usage("kill", f"%{job.number}: {stdio.strerror(exc)}", 1)
     return 0

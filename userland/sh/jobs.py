@@ -33,6 +33,9 @@ INTERACTIVE_IGNORED: Final = (libc.SIGINT, libc.SIGQUIT, libc.SIGTSTP, libc.SIGT
 """Signals an interactive shell does not let kill or stop it (SIGINT is caught, the others
 ignored); its children get their default dispositions back."""
 
+STOP_SIGNALS: Final = (libc.SIGSTOP, libc.SIGTSTP, libc.SIGTTIN, libc.SIGTTOU)
+"""Signals whose default action stops a process."""
+
 
 async def tcgetpgrp(fd: int) -> int | None:
     """The foreground process group of the terminal at ``fd``, or None (no job control)."""
@@ -71,7 +74,8 @@ class Job:
     text: str
     number: int = 0
     codes: dict[int, int] = field(default_factory=dict)
-    stopped: bool = False
+    stopped_pids: set[int] = field(default_factory=set)
+    """Its processes the shell last saw stop (and not continue or end since)."""
     stopsig: int = 0
     """The signal that last stopped the job (meaningful while ``stopped``)."""
     stop_reported: bool = False
@@ -87,21 +91,32 @@ class Job:
         """The job's status (its last process's), once done."""
         return self.codes.get(self.pids[-1], 0)
 
-    def mark_stopped(self, sig: int) -> None:
-        """One of the job's processes stopped with ``sig``.
+    @property
+    def stopped(self) -> bool:
+        """Whether the job is stopped: one of its processes is (and has not ended)."""
+        return bool(self.stopped_pids)
+
+    def mark_stopped(self, pid: int, sig: int) -> None:
+        """Process ``pid`` of the job stopped with ``sig``.
 
         A job that was running becomes stopped with a stop still to report; one already
         stopped (another process of a stopped pipeline) stays as it was, so each stop of
         the job is reported once.
         """
         if not self.stopped:
-            self.stopped = True
             self.stopsig = sig
             self.stop_reported = False
+        self.stopped_pids.add(pid)
 
-    def mark_continued(self) -> None:
-        """The job runs again (it was sent SIGCONT): its next stop is a new one."""
-        self.stopped = False
+    def mark_continued(self, pid: int | None = None) -> None:
+        """Process ``pid`` (None: every one, the group got SIGCONT) runs again, or ended.
+
+        A job with no stopped process left runs: its next stop is a new one.
+        """
+        if pid is None:
+            self.stopped_pids.clear()
+        else:
+            self.stopped_pids.discard(pid)
 
 
 class JobTable:
@@ -194,7 +209,6 @@ class JobTable:
             if self.control:
                 await tcsetpgrp(0, self.shell_pgrp)
         if stopsig:
-            job.mark_stopped(stopsig)
             job.stop_reported = True
             self.add(job)
             await stdio.write_all(2, f"\n[{job.number}]+  Stopped  {job.text}\n")
@@ -214,16 +228,17 @@ class JobTable:
         """
         await self.reap()
         if not job.done and not job.stopped:
-            stopsig = await self._wait(job, libc.WUNTRACED)
-            if stopsig:
-                job.mark_stopped(stopsig)
+            await self._wait(job, libc.WUNTRACED)
         if job.done:
             self.jobs.pop(job.number, None)
             return job.code
         return 128 + job.stopsig
 
     async def _wait(self, job: Job, options: int) -> int:
-        """Collect ``job``'s processes; returns a stop signal (0 when all ended)."""
+        """Collect ``job``'s processes; returns a stop signal (0 when all ended).
+
+        A process that stops (``options`` has WUNTRACED) marks the job stopped.
+        """
         for pid in job.pids:
             while pid not in job.codes:
                 try:
@@ -234,8 +249,10 @@ class JobTable:
                     job.codes[pid] = 127  # reaped elsewhere: its status is lost
                     break
                 if libc.WIFSTOPPED(status):
+                    job.mark_stopped(pid, libc.WSTOPSIG(status))
                     return libc.WSTOPSIG(status)
                 job.codes[pid] = exit_code(status)
+                job.mark_continued(pid)
         return 0
 
     async def reap(self) -> None:
@@ -253,11 +270,12 @@ class JobTable:
             for job in self.jobs.values():
                 if pid in job.pids:
                     if libc.WIFSTOPPED(status):
-                        job.mark_stopped(libc.WSTOPSIG(status))
+                        job.mark_stopped(pid, libc.WSTOPSIG(status))
                     elif libc.WIFCONTINUED(status):
-                        job.mark_continued()
+                        job.mark_continued(pid)
                     else:
                         job.codes[pid] = exit_code(status)
+                        job.mark_continued(pid)  # (it ended: no longer stopped)
 
     async def notify(self) -> None:
         """Report background jobs that have ended or stopped (before a prompt).

@@ -155,3 +155,117 @@ async def test_background_job_reported_exactly_once(autojump_clock, xprogs, sche
         assert re.search(r"^st 5\n", text, re.MULTILINE), text
         # (typed ahead: the keys' echo comes first) `jobs` lists nothing
         assert re.search(r"^xexit 6\nst 6\n(?:# )*done\n# \Z", text, re.MULTILINE), text
+
+
+def _rows(text, row):
+    """How many rows of ``text`` are ``row`` (possibly after prompts)."""
+    return len(re.findall(rf"^(?:# )*{re.escape(row)}$", text, re.MULTILINE))
+
+
+@pytest.mark.parametrize("sched", SCHEDULES)
+async def test_background_job_that_reads_the_terminal_is_reported_stopped(
+    autojump_clock, xprogs, sched
+):
+    """POSIX job control: a background job that reads the terminal gets SIGTTIN and
+    stops; the shell reports the stop once before a prompt (as bash does), ``jobs`` lists
+    it as Stopped without a second report, and ``kill %1`` (SIGTERM, then SIGCONT)
+    ends it, which is reported as the end of any job killed by a signal."""
+    async with booted(init_program=["/sbin/getty", "/dev/console"], **sched) as system:
+        c = system.console
+        s = Session(c)
+        await c.expect("# ", timeout=10)
+        since = s.mark()
+        await s.run("xcat &\r", re.compile(r"^\[1\] \d+$", re.MULTILINE))
+        await s.reported("[1]+  Stopped  xcat", since)
+        await s.idle("again")  # more prompts: still reported once
+        assert _rows(s.transcript(since), "[1]+  Stopped  xcat") == 1
+        since = s.mark()
+        c.send("jobs\r")
+        await s.idle("listed")
+        text = s.transcript(since)
+        assert _rows(text, "[1]+  Stopped  xcat") == 1, text
+        since = s.mark()
+        c.send("kill %1\r")
+        await s.reported("[1]+  Exit 143  xcat", since)
+        assert "Stopped" not in s.transcript(since)
+        since = s.mark()
+        c.send("jobs\r")
+        await s.idle("empty")
+        assert "xcat" not in s.transcript(since)  # `jobs` lists nothing
+
+
+@pytest.mark.parametrize("sched", SCHEDULES)
+async def test_stop_continue_stop_is_reported_each_time(autojump_clock, xprogs, sched):
+    """``kill -STOP %1`` on a background sleeper: reported Stopped; ``bg`` continues it
+    (``jobs`` says Running) and a second stop is reported again; ``kill -STOP`` of a
+    stopped job leaves it stopped (no SIGCONT, no new report); ``kill %1`` ends it."""
+    async with booted(init_program=["/sbin/getty", "/dev/console"], **sched) as system:
+        c = system.console
+        s = Session(c)
+        await c.expect("# ", timeout=10)
+        since = s.mark()
+        await s.run("sleep 1000 &\r", re.compile(r"^\[1\] \d+$", re.MULTILINE))
+        await s.idle("started")
+        c.send("kill -STOP %1\r")
+        await s.reported("[1]+  Stopped  sleep 1000", since)
+        since = s.mark()
+        c.send("kill -STOP %1; jobs\r")  # listing it again is no new report
+        await s.idle("listed")
+        text = s.transcript(since)
+        assert _rows(text, "[1]+  Stopped  sleep 1000") == 1, text
+        since = s.mark()
+        await s.run("bg\r", re.compile(r"^\[1\]\+ sleep 1000 &$", re.MULTILINE))
+        c.send("jobs\r")
+        await s.idle("running")
+        text = s.transcript(since)
+        assert _rows(text, "[1]+  Running  sleep 1000") == 1, text
+        assert "Stopped" not in text, text
+        since = s.mark()
+        c.send("kill -TSTP %1\r")
+        await s.reported("[1]+  Stopped  sleep 1000", since)
+        since = s.mark()
+        c.send("kill %1\r")
+        await s.reported("[1]+  Exit 143  sleep 1000", since)
+        assert "Stopped" not in s.transcript(since)
+
+
+@pytest.mark.parametrize("sched", SCHEDULES)
+async def test_end_wins_over_an_unreported_stop(autojump_clock, xprogs, sched):
+    """A job that stops and is killed before the next prompt is reported once, as
+    ended: the shell notes its stop when ``kill`` looks (so it also sends SIGCONT, or
+    SIGTERM would stay pending in a stopped process for good), never reports it."""
+    async with booted(init_program=["/sbin/getty", "/dev/console"], **sched) as system:
+        c = system.console
+        s = Session(c)
+        await c.expect("# ", timeout=10)
+        since = s.mark()
+        c.send("xcat & sleep 1; kill %1\r")
+        await s.reported("[1]+  Exit 143  xcat", since)
+        assert "Stopped" not in s.transcript(since)
+
+
+@pytest.mark.parametrize("sched", SCHEDULES)
+async def test_wait_does_not_wait_for_a_stopped_job(autojump_clock, xprogs, sched):
+    """``wait`` alone waits for the running jobs only (as bash; POSIX's "until all known
+    processes have terminated" would hang for good on a stopped job); ``wait %N`` of a
+    stopped job returns 128 + its stop signal at once and keeps it; neither counts as
+    reporting the stop, which the next prompt reports."""
+    async with booted(init_program=["/sbin/getty", "/dev/console"], **sched) as system:
+        c = system.console
+        s = Session(c)
+        await c.expect("# ", timeout=10)
+        since = s.mark()
+        c.send("sleep 1000 & kill -STOP %1; xexit 2 & wait; xecho st $?\r")
+        await s.reported("[1]+  Stopped  sleep 1000", since)
+        text = s.transcript(since)
+        assert _rows(text, "st 0") == 1, text
+        assert "Exit 2" not in text, text  # waited for: not reported
+        since = s.mark()
+        c.send("wait %1; xecho st $?\r")
+        await s.idle("waited")
+        text = s.transcript(since)
+        assert _rows(text, "st 147") == 1, text  # 128 + SIGSTOP
+        assert "Stopped" not in text, text
+        since = s.mark()
+        c.send("kill %1\r")
+        await s.reported("[1]+  Exit 143  sleep 1000", since)

@@ -249,6 +249,19 @@ async def test_background_and_wait(autojump_clock, xprogs):
     ]
 
 
+async def test_wait_skips_a_stopped_job(autojump_clock, xprogs):
+    """Without job control too, ``wait`` does not hang on a stopped job (see
+    docs/shell.md): ``wait`` alone returns once the running ones ended, ``wait PID`` of a
+    stopped one gives 128 + the stop signal at once."""
+    results = await sh_all(
+        [
+            "sleep 1000 & p=$!; kill -STOP $p; xexit 3 & wait; xecho all $?;"
+            " wait $p; xecho one $?; kill -KILL $p",
+        ]
+    )
+    assert results == [(0, "all 0\none 147\n")]
+
+
 async def test_set_e(autojump_clock, xprogs):
     results = await sh_all(
         [
