@@ -356,8 +356,9 @@ class Process:
 
         Await the result (the kernel call itself: every driver read ends in one).
         """
-        view = memoryview(bytes(data) if isinstance(data, bytes) else data).cast("B")
-        return self._safecopy("safecopyto", granter, gid, offset, view.nbytes, CPF_WRITE, view)
+        if type(data) is not bytes:  # a view of other than bytes, or a bytes subclass
+            data = memoryview(bytes(data) if isinstance(data, bytes) else data).cast("B")
+        return self._safecopy("safecopyto", granter, gid, offset, len(data), CPF_WRITE, data)
 
     async def safecopyto_vir(
         self, granter: int, gid: int, offset: int, addr: int, length: int

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 _log = structlog.get_logger("asynix.kernel")
 
-Buffer = bytearray | memoryview
-"""A server-local buffer side of a copy."""
+Buffer = bytes | bytearray | memoryview
+"""A server-local buffer side of a copy (bytes only as a source): of bytes, a byte each."""
 
 
 @dataclass(slots=True)
@@ -106,15 +106,15 @@ def copy(k: Kernel, src: Side, dst: Side, n: int) -> None:
             copy_virt(mmu, _cr3(src, n), src.addr, _cr3(dst, n), dst.addr, n)
         elif isinstance(src, VirSide):
             assert mmu is not None
-            if isinstance(dst, VirSide) or len(dst) < n:
-                raise KernelError(errno.EINVAL, "local buffer shorter than the copy")
+            if isinstance(dst, VirSide | bytes) or len(dst) < n:
+                raise KernelError(errno.EINVAL, "local buffer read-only or shorter than the copy")
             dst[:n] = read_virt(mmu, _cr3(src, n), src.addr, n)
         elif isinstance(dst, VirSide):
             assert mmu is not None
-            write_virt(mmu, _cr3(dst, n), dst.addr, memoryview(src)[:n])
+            write_virt(mmu, _cr3(dst, n), dst.addr, src if len(src) == n else memoryview(src)[:n])
         else:
-            if len(src) < n or len(dst) < n:
-                raise KernelError(errno.EINVAL, "buffer shorter than the copy")
+            if isinstance(dst, bytes) or len(src) < n or len(dst) < n:
+                raise KernelError(errno.EINVAL, "buffer read-only or shorter than the copy")
             dst[:n] = src[:n]
     except CopyFault as fault:
         side = src if fault.side == "src" else dst

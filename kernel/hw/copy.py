@@ -169,10 +169,10 @@ def write_virt(mmu: MMU, cr3: int | None, va: int, data: bytes | bytearray | mem
         BusError: a physical address lies outside memory.
         ValueError: the range leaves the 32-bit space.
     """
-    src = memoryview(data).cast("B")
+    src = data if type(data) is bytes else memoryview(data).cast("B")
     view = mmu.physmem.view
     size = mmu.physmem.size
-    n = src.nbytes
+    n = len(src)
     if cr3 is not None and n > 0 and (va & 0xFFF) + n <= 0x1000 and va >= 0:
         # Within one page (a driver's 4 KiB block, a small buffer): one walk, as the
         # range walk would make it, without a generator.
@@ -184,6 +184,8 @@ def write_virt(mmu: MMU, cr3: int | None, va: int, data: bytes | bytearray | mem
             raise BusError(p, n, size)
         view[p : p + n] = src
         return
+    if type(src) is bytes:
+        src = memoryview(src)  # slices of a view copy nothing
     copied = 0
     pieces = _pieces(mmu, cr3, va, n, True)
     try:
