@@ -112,6 +112,7 @@ CALLS: dict[type[Message], Handler] = {
     P.VfsPipe: pipe.do_pipe,
     P.VfsMount: mount.do_mount,
     P.VfsUmount: mount.do_umount,
+    P.VfsGetvfsstat: mount.do_getvfsstat,
     P.VfsSync: misc.do_sync,
     P.VfsSelect: select.do_select,
     P.VfsIoctl: device.do_ioctl,
@@ -296,6 +297,7 @@ def make_vfs(
         if not isinstance(r, fsp.NodeReply) or r.status:
             raise RuntimeError(f"cannot mount the root file system: {r}")
         vmnt = Vmnt(root_fs, 0, TLL(p.kernel))
+        vmnt.label = vmnt.source = (await p.getinfo(root_fs))[0].encode()
         root = Vnode(root_fs, r.ino, r.mode, r.size, r.uid, r.gid, r.rdev, TLL(p.kernel), vmnt)
         root.ref, root.fs_refs = 1, 1
         vmnt.root = root

@@ -11,11 +11,13 @@ by PM in :mod:`servers.pm.protocol` (``PmVfs*``, ``VfsPmReply``).
 
 ``stat`` structures are written into the caller's buffer packed as :data:`STAT`; use
 :func:`unpack_stat`. Directory entries from :class:`VfsGetdents` use the file servers'
-record format (:func:`fs.protocol.unpack_dirents`).
+record format (:func:`fs.protocol.unpack_dirents`). The mount table from
+:class:`VfsGetvfsstat` comes as :data:`STATVFS` records (:func:`unpack_statvfs`).
 """
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass
 from typing import Final, NamedTuple
@@ -406,6 +408,13 @@ class VfsMount(Message):
     path_len: int = 0
     fs: int = 0
     dev: int = 0
+    source: int = 0
+    """Address of the source name (a device path or ``none``; NUL-terminated) or 0.
+
+    VFS keeps it for :class:`VfsGetvfsstat` (0: ``none``); ``path`` is kept as given
+    (the ``mount`` command passes an absolute path, as MINIX's mount(8) does).
+    """
+    source_len: int = 0
 
 
 @dataclass(slots=True)
@@ -419,6 +428,71 @@ class VfsUmount(Message):
 @dataclass(slots=True)
 class VfsSync(Message):
     """sync(): every mounted file system writes back what it holds."""
+
+
+ST_RDONLY: Final = 1
+"""f_flag: the file system is mounted read-only (Python's ``os.ST_RDONLY``)."""
+ST_NOSUID: Final = 2
+"""f_flag: set-user-id bits are ignored (Python's ``os.ST_NOSUID``)."""
+VFS_NAMELEN: Final = 32
+"""Bytes of f_fstypename, NUL padding included (NetBSD's ``_VFS_NAMELEN``)."""
+VFS_MNAMELEN: Final = PATH_MAX
+"""Bytes of f_mntonname and f_mntfromname, NUL padding included (``_VFS_MNAMELEN``)."""
+STATVFS: Final = struct.Struct(f"<Q{VFS_NAMELEN}s{VFS_MNAMELEN}s{VFS_MNAMELEN}s")
+"""One packed mount-table record of :class:`VfsGetvfsstat` (2088 bytes, fixed size).
+
+Fields: f_flag (u64: :data:`ST_RDONLY`, :data:`ST_NOSUID`), f_fstypename (the file
+server's label), f_mntonname (the mount point), f_mntfromname (the source: what
+mount was given, ``none``, or the label for the root). Each name is NUL-padded to its
+field and truncated to leave at least one NUL. NetBSD's ``struct statvfs`` also
+carries block and file counts; asynix's file servers do not report them yet, so the
+record has only the names and flags. Build with :func:`pack_statvfs`, read with
+:func:`unpack_statvfs`.
+"""
+
+
+class Statvfs(NamedTuple):
+    """One unpacked mount-table record (the names of NetBSD's ``struct statvfs``)."""
+
+    f_flag: int
+    f_fstypename: str
+    f_mntonname: str
+    f_mntfromname: str
+
+
+def pack_statvfs(flag: int, fstypename: bytes, mntonname: bytes, mntfromname: bytes) -> bytes:
+    """One :data:`STATVFS` record; names longer than their field are truncated."""
+    return STATVFS.pack(
+        flag,
+        fstypename[: VFS_NAMELEN - 1],
+        mntonname[: VFS_MNAMELEN - 1],
+        mntfromname[: VFS_MNAMELEN - 1],
+    )
+
+
+def unpack_statvfs(data: bytes) -> list[Statvfs]:
+    """Decode the whole :data:`STATVFS` records in ``data`` (a trailing part is ignored)."""
+    out = []
+    for flag, fstype, on, src in STATVFS.iter_unpack(data[: len(data) - len(data) % STATVFS.size]):
+        names = [os.fsdecode(x.split(b"\0", 1)[0]) for x in (fstype, on, src)]
+        out.append(Statvfs(flag, *names))
+    return out
+
+
+@dataclass(slots=True)
+class VfsGetvfsstat(Message):
+    """getvfsstat(buf, bufsize) -> number of mounted file systems (NetBSD's call).
+
+    ``buf`` 0: returns the number of mounted file systems and copies nothing.
+    Otherwise VFS writes one :data:`STATVFS` record per file system, in mount order
+    (the root first), as many as fit in ``bufsize`` bytes, and returns how many it
+    wrote (fewer than are mounted when the buffer is too small; 0 when not even one
+    fits). EINVAL for a negative ``bufsize``; EFAULT when ``buf`` is not writable.
+    Anyone may call it.
+    """
+
+    buf: int = 0
+    bufsize: int = 0
 
 
 IOCPARM_MASK: Final = 0x1FFF

@@ -1,16 +1,25 @@
-"""mount: attach a file server's tree to a directory (root only).
+"""mount: list the mounted file systems, or attach a file server's tree to a directory.
 
 ::
 
+    mount
     mount -t TYPE SOURCE DIR
+
+Without operands ``mount`` lists the mounted file systems (:func:`userland.libc.getvfsstat`),
+the root first, one line each as NetBSD's and MINIX's do::
+
+    SOURCE on PATH type TYPE (FLAGS)
+
+FLAGS is ``rw`` or ``ro``, then ``nosuid`` when set, comma-separated; SOURCE is what
+mount was given (``none``), or the file server's label for the root. Anyone may list.
 
 TYPE is the label of a file-server service RS runs: ``mount`` asks RS for its
 endpoint (``service lookup``) and VFS mounts that server's tree on DIR
 (:func:`userland.libc.mount`). SOURCE is the device the server serves: a device
-node (its ``st_rdev`` is passed on) or ``none``. The differences from MINIX: MINIX's
-mount starts a new file-server instance for the device; here the server must already
-run. And without operands MINIX lists the mounts; asynix's libc has no call that
-reads VFS's mount table, so ``mount`` alone is a usage error.
+node (its ``st_rdev`` is passed on) or ``none``; VFS records SOURCE, and DIR made
+absolute against the working directory (``..`` and ``.`` folded, as MINIX's mount(8)
+passes a real path), for the listing. The difference from MINIX: MINIX's mount starts
+a new file-server instance for the device; here the server must already run.
 
 Errors: ``mount: TYPE: No such process`` for a label RS does not run; ``mount: DIR:
 strerror`` when VFS refuses (EPERM not root, EBUSY already a mount point or in use,
@@ -20,12 +29,29 @@ ENOTDIR); status 1. Status 2 on a usage error.
 from __future__ import annotations
 
 import errno
+import posixpath
 from typing import Final
 
 from userland import libc
 from userland.bin._common import USAGE, fail, getopts, usage
+from userland.libc import stdio
 
 _SYNOPSIS: Final = "mount -t type source dir"
+
+
+async def _list() -> int:
+    """Print the mount table; 0, or 1 if it cannot be read or written."""
+    try:
+        for fs in await libc.getvfsstat():
+            flags = ["ro" if fs.f_flag & libc.ST_RDONLY else "rw"]
+            if fs.f_flag & libc.ST_NOSUID:
+                flags.append("nosuid")
+            line = f"{fs.f_mntfromname} on {fs.f_mntonname} type {fs.f_fstypename}"
+            await stdio.puts(f"{line} ({','.join(flags)})")
+    except OSError as exc:
+        await stdio.error("mount", stdio.strerror(exc))
+        return 1
+    return 0
 
 
 async def _device(source: str) -> int | None:
@@ -49,6 +75,8 @@ async def main(argv: list[str]) -> int:
     if parsed is None:
         return USAGE
     opts, operands = parsed
+    if not opts and not operands:
+        return await _list()
     types = [value for _opt, value in opts]
     if not types or len(operands) != 2:
         return await usage("mount", _SYNOPSIS)
@@ -62,7 +90,9 @@ async def main(argv: list[str]) -> int:
     if dev is None:
         return 1
     try:
-        await libc.mount(target, endpoint, dev)
+        cwd = "/" if target.startswith("/") else await libc.getcwd()
+        path = posixpath.normpath(posixpath.join(cwd, target))
+        await libc.mount(path, endpoint, dev, source)
     except OSError as exc:
         await fail("mount", target, exc)
         return 1

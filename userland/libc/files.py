@@ -59,11 +59,16 @@ from vfs.protocol import (
     OPEN_MAX,
     PATH_MAX,
     PIPE_BUF,
+    ST_NOSUID,
+    ST_RDONLY,
     STAT,
+    STATVFS,
     UTIME_NOW,
     UTIME_OMIT,
     Stat,
+    Statvfs,
     unpack_stat,
+    unpack_statvfs,
 )
 
 if TYPE_CHECKING:
@@ -108,6 +113,8 @@ __all__ = [
     "SEEK_CUR",
     "SEEK_END",
     "SEEK_SET",
+    "ST_NOSUID",
+    "ST_RDONLY",
     "S_IFBLK",
     "S_IFCHR",
     "S_IFDIR",
@@ -131,6 +138,7 @@ __all__ = [
     "UTIME_OMIT",
     "W_OK",
     "X_OK",
+    "Statvfs",
     "access",
     "chdir",
     "chmod",
@@ -145,6 +153,7 @@ __all__ = [
     "ftruncate",
     "getcwd",
     "getcwdb",
+    "getvfsstat",
     "ioctl",
     "link",
     "listdir",
@@ -752,13 +761,25 @@ async def getcwd() -> str:
 # -- file systems --------------------------------------------------------------------------
 
 
-async def mount(path: Path, fs_endpoint: int, dev: int = 0) -> None:
+async def mount(path: Path, fs_endpoint: int, dev: int = 0, source: Path | None = None) -> None:
     """Mount the file server at endpoint ``fs_endpoint`` on directory ``path`` (root only).
+
+    ``source`` is the name :func:`getvfsstat` reports as the mount's source (a device
+    path; None: ``none``); ``path`` is reported as given.
 
     Raises:
         PermissionError: not root. OSError: EBUSY, ENOTDIR.
     """
-    await _path_call(P.VfsMount, path, fs_endpoint, dev)
+    if source is None:
+        await _path_call(P.VfsMount, path, fs_endpoint, dev)
+        return
+    a, b = _cpath(path), _cpath(source)
+    at = await malloc(len(a) + len(b))
+    try:
+        await poke(at, a + b)
+        await _vfs(P.VfsMount(at, len(a), fs_endpoint, dev, at + len(a), len(b)))
+    finally:
+        await free(at)
 
 
 async def umount(path: Path) -> None:
@@ -769,6 +790,26 @@ async def umount(path: Path) -> None:
 async def sync() -> None:
     """Have every mounted file system write back what it holds."""
     await _vfs(P.VfsSync())
+
+
+async def getvfsstat() -> list[Statvfs]:
+    """The mounted file systems, the root first (NetBSD's ``getvfsstat``).
+
+    Each :class:`~vfs.protocol.Statvfs` has f_mntonname, f_mntfromname, f_fstypename
+    and f_flag (:data:`ST_RDONLY`, :data:`ST_NOSUID`). Asks VFS for the count, then
+    for the records in a buffer with room for one more, and asks again if that one was
+    filled too (file systems mounted in between).
+    """
+    while True:
+        n = (await _vfs(P.VfsGetvfsstat(0, 0))).value
+        size = (n + 1) * STATVFS.size
+        buf = await malloc(size)
+        try:
+            got = (await _vfs(P.VfsGetvfsstat(buf, size))).value
+            if got <= n:
+                return unpack_statvfs(await peek(buf, got * STATVFS.size))
+        finally:
+            await free(buf)
 
 
 # -- device numbers ------------------------------------------------------------------------
