@@ -14,7 +14,9 @@ A terminal driver (the console's :class:`~chardev.tty.driver.Tty`, the ptys'
   :meth:`pm_answer`, which waits for it on a request thread. :meth:`other` hands PM's
   answers over and routes PM's ``PmTtyHangup(sid)`` to the terminal of that session:
   tags are the driver's and a session has at most one terminal, so one driver serves
-  any number of terminals and PM needs no terminal id.
+  any number of terminals and PM needs no terminal id (the session-acquiring question
+  names the terminal's device number, :attr:`TerminalDriver.major` and its minor, only
+  for ``ps`` to show).
 - **The raw-mode alarm**: one driver alarm for the earliest VMIN/VTIME deadline of any
   of its terminals; its expiry wakes every terminal's waiters to retry.
 
@@ -45,6 +47,9 @@ Continuation: TypeAlias = Callable[[PmTtyAnswer], Awaitable[None]]
 
 class TerminalDriver(Driver):
     """A driver of terminals: PM's job-control conversation and the raw-mode alarm."""
+
+    major: int = 0
+    """The major its terminals' device numbers have (each driver class sets its own)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -51,6 +51,8 @@ _WRITE_CHUNK: Final = 4096
 class Tty(TerminalDriver):
     """The console TTY: one terminal between the keyboard, the screen and readers."""
 
+    major = TTY_MAJOR
+
     def __init__(self, console: Console | None = None) -> None:
         """Drive ``console`` (a console of its own when None, for stand-alone use)."""
         super().__init__()

@@ -183,6 +183,8 @@ class _Pty:
 class Pty(TerminalDriver):
     """The Unix98 pty driver: /dev/ptmx, the masters, and the slaves /dev/pts/N."""
 
+    major = PTY_MAJOR
+
     def __init__(self, fs: int = ROOT_FS_PROC_NR) -> None:
         """Keep the slave nodes in file server ``fs`` (the root file system)."""
         super().__init__()

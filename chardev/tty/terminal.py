@@ -170,7 +170,8 @@ class Terminal:
         """Become ``user``'s session's terminal if free: ask PM which session that is."""
         if self.session or self._acquiring is not None or self.hung_up:
             return False
-        query = PmTtyQuery(TTYQ_ACQUIRE, user, 0, 0, 0, 0)
+        dev = self.driver.major << 8 | self.minor  # MINIX's makedev, as VFS numbers it
+        query = PmTtyQuery(TTYQ_ACQUIRE, user, 0, 0, 0, 0, dev)
         self._acquiring = await self.driver.pm_ask(query, self._acquired)
         return self._acquiring is not None
 

@@ -141,8 +141,8 @@ class Pm:
     delay_polls: dict[int, float] = field(default_factory=dict)
     tty_waits: dict[int, tuple[MProc, int, Message]] = field(default_factory=dict)
     """Terminal drivers' answers held until the process is continued (see session.py)."""
-    tty_sessions: dict[int, int] = field(default_factory=dict)
-    """The driver of each session's controlling terminal, by session id (session.py)."""
+    tty_sessions: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Each session's controlling terminal, by session id: its driver and device (session.py)."""
     alarm_set: float | None = None
     init: MProc | None = None
     rs_booting: bool = False

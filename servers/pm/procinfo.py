@@ -4,9 +4,11 @@ MINIX's ``ps`` copies PM's whole ``mproc`` table out with ``getsysinfo(PM,
 SI_PROC_TAB)``. asynix hands it out one entry at a time instead
 (:class:`~servers.pm.protocol.PmProcinfo`): the caller names the last pid it saw and
 PM writes the next process's :data:`~servers.pm.protocol.PROCINFO` entry into the
-caller's buffer with a kernel copy. Every entry of PM's table is reported, zombies and
-system processes included; a walk is not a snapshot (a process that forks or dies
-meanwhile may or may not be seen), as with ``/proc`` on other systems.
+caller's buffer with a kernel copy. A process's controlling terminal is its session's
+(the device its driver named when the session acquired it, see session.py). Every
+entry of PM's table is reported, zombies and system processes included; a walk is
+not a snapshot (a process that forks or dies meanwhile may or may not be seen), as
+with ``/proc`` on other systems.
 """
 
 from __future__ import annotations
@@ -65,10 +67,17 @@ def _entry(pm: Pm, target: MProc, caller: MProc) -> bytes:
         target.sid,
         target.uid,
         target.euid,
+        _tty(pm, target),
         _state(pm, target, caller),
         PI_SYSTEM if target.flags & PRIV_PROC else 0,
         name,
     )
+
+
+def _tty(pm: Pm, target: MProc) -> int:
+    """The device number of ``target``'s controlling terminal: its session's, or 0."""
+    terminal = pm.tty_sessions.get(target.sid) if target.sid else None
+    return 0 if terminal is None else terminal[1]
 
 
 def _state(pm: Pm, target: MProc, caller: MProc) -> int:

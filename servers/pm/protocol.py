@@ -443,10 +443,11 @@ class VfsPmReply(Message):
 
 PROC_NAME_LEN: Final = 16
 """The bytes of a process name a :data:`PROCINFO` entry holds (MINIX's PROC_NAME_LEN)."""
-PROCINFO: Final = struct.Struct(f"<6i2B2x{PROC_NAME_LEN}s")
-"""One process as :class:`PmProcinfo` writes it: pid, ppid, pgrp, sid, uid, euid (i32
-each), the state (an ASCII letter: PI_RUNNING...), flags (PI_SYSTEM), two bytes of
-padding, then the name (UTF-8, truncated to PROC_NAME_LEN bytes, NUL-padded)."""
+PROCINFO: Final = struct.Struct(f"<7i2B2x{PROC_NAME_LEN}s")
+"""One process as :class:`PmProcinfo` writes it: pid, ppid, pgrp, sid, uid, euid, tty
+(i32 each; tty is the device number of its controlling terminal, 0 for none), the
+state (an ASCII letter: PI_RUNNING...), flags (PI_SYSTEM), two bytes of padding, then
+the name (UTF-8, truncated to PROC_NAME_LEN bytes, NUL-padded)."""
 PI_RUNNING: Final = ord("R")
 """Running or ready to run."""
 PI_SLEEPING: Final = ord("S")
@@ -467,7 +468,9 @@ class PmProcinfo(Message):
     (``buf_len`` bytes, at least ``PROCINFO.size``). Reply: value = its pid, so the
     caller walks the whole table by passing each answer back as ``after``. ESRCH when
     no process has a higher pid; EINVAL when ``buf_len`` is too small; EFAULT for a
-    bad buffer. Zombies and system processes are included.
+    bad buffer. Zombies and system processes are included; an entry's tty is the
+    controlling terminal its session's leader acquired (TTYQ_ACQUIRE's ``dev``), until
+    PM hangs the session up.
     """
 
     after: int
@@ -478,8 +481,8 @@ class PmProcinfo(Message):
 # -- terminal job control (from terminal drivers, system processes only; asynchronous) --------
 
 TTYQ_ACQUIRE: Final = 0
-"""``ep``, a session leader, made the terminal its controlling terminal: answer its session
-and group (the terminal's first foreground group)."""
+"""``ep``, a session leader, made the terminal (device number ``dev``) its controlling
+terminal: answer its session and group (the terminal's first foreground group)."""
 TTYQ_READ: Final = 1
 """``ep`` reads the terminal: SIGTTIN if it is in the background (EIO if it cannot stop)."""
 TTYQ_CHANGE: Final = 2
@@ -499,9 +502,11 @@ class PmTtyQuery(Message):
     """A terminal driver asks PM about ``ep``'s use of a terminal (one of TTYQ_*).
 
     ``sid`` and ``fg`` are the terminal's session and foreground group (0: none),
-    ``pgrp`` the argument of TTYQ_SETPGRP. PM answers with :class:`PmTtyAnswer` by
-    ``senda``, echoing ``tag``; when PM stopped ``ep`` with SIGTTIN/SIGTTOU, the answer
-    is EAGAIN ("ask again") and comes only once ``ep`` is continued.
+    ``pgrp`` the argument of TTYQ_SETPGRP, ``dev`` the terminal's device number (PM
+    keeps TTYQ_ACQUIRE's for ``ps``, :class:`PmProcinfo`). PM answers with
+    :class:`PmTtyAnswer` by ``senda``, echoing ``tag``; when PM stopped ``ep`` with
+    SIGTTIN/SIGTTOU, the answer is EAGAIN ("ask again") and comes only once ``ep`` is
+    continued.
     """
 
     op: int
@@ -510,6 +515,7 @@ class PmTtyQuery(Message):
     fg: int
     pgrp: int
     tag: int
+    dev: int = 0
 
 
 @dataclass(slots=True)

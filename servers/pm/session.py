@@ -13,8 +13,10 @@ SIGTTIN or SIGTTOU to the caller's group, Linux's ``__tty_check_change``), and w
 a group belongs to the caller's session (tcsetpgrp). It also raises ^C's signals on a
 group, or a hang-up's SIGHUP on the session leader, and asks who opened a terminal
 that gets a node of its own (a pty's owner). PM answers with ``senda`` and never waits
-for the driver. Sessions are PM's by session id, so a driver may have many terminals
-(it finds the one of a hang-up by session) and there may be many drivers.
+for the driver. PM remembers each session's terminal (its driver and device number,
+which ``ps`` shows) from the acquiring question until it hangs the session up.
+Sessions are PM's by session id, so a driver may have many terminals (it finds the
+one of a hang-up by session) and there may be many drivers.
 """
 
 from __future__ import annotations
@@ -158,7 +160,8 @@ async def _query(pm: Pm, mp: MProc, m: PmTtyQuery) -> PmTtyAnswer | None:
     if m.op == TTYQ_OWNER:
         return PmTtyAnswer(m.tag, 0, uid=mp.euid, gid=mp.egid)
     if m.op == TTYQ_ACQUIRE:
-        pm.tty_sessions[mp.sid] = m.m_source
+        dev = m.dev if isinstance(m.dev, int) and 0 <= m.dev < 1 << 31 else 0  # an i32 for ps
+        pm.tty_sessions[mp.sid] = (m.m_source, dev)
         return PmTtyAnswer(m.tag, 0, mp.sid, mp.pgrp)
     if m.op == TTYQ_GETPGRP:
         return PmTtyAnswer(m.tag, 0 if _controls(mp, m) else errno.ENOTTY)
@@ -227,9 +230,9 @@ async def hangup(pm: Pm, mp: MProc) -> None:
     """
     if mp.pid != mp.sid:
         return
-    driver = pm.tty_sessions.pop(mp.sid, None)
-    if driver is not None:
-        await _answer(pm, driver, PmTtyHangup(mp.sid))
+    terminal = pm.tty_sessions.pop(mp.sid, None)
+    if terminal is not None:
+        await _answer(pm, terminal[0], PmTtyHangup(mp.sid))
 
 
 async def tty_continued(pm: Pm, mp: MProc) -> None:

@@ -86,3 +86,42 @@ async def test_bad_procinfo_requests(autojump_clock):
     async with booted() as system:
         assert await system.wait(await system.spawn(prog)) == 0
     assert seen == [errno.EINVAL] + [errno.EFAULT] * 4 + [errno.ESRCH, errno.EINVAL, 1]
+
+
+async def test_getprocs_reports_the_sessions_controlling_terminal(autojump_clock):
+    seen = {}
+
+    async def prog(argv):
+        master = await libc.posix_openpt(libc.O_RDWR | libc.O_NOCTTY)
+        await libc.unlockpt(master)
+        name = await libc.ptsname(master)
+        r, w = await libc.pipe()
+
+        async def leader():
+            await libc.close(master)
+            await libc.setsid()
+            fd = await libc.open(name, libc.O_RDWR)  # becomes the controlling terminal
+            seen["rdev"] = (await libc.fstat(fd)).st_rdev
+            seen["ttyname"] = await libc.ttyname(fd)
+            await libc.write(w, b"x")
+            while True:
+                await libc.pause()
+
+        pid = await libc.fork(leader)
+        await libc.read(r, 1)
+        seen["during"] = {p.pid: p.tty for p in await libc.getprocs()}
+        await libc.kill(pid, libc.SIGKILL)
+        await libc.waitpid(pid, 0)
+        seen["after"] = {p.pid: p.tty for p in await libc.getprocs()}
+        seen["ids"] = (await libc.getpid(), pid, name)
+        return 0
+
+    async with booted() as system:
+        assert await system.wait(await system.spawn(prog)) == 0
+    me, leader, name = seen["ids"]
+    rdev = seen["rdev"]
+    assert rdev != 0 and seen["ttyname"] == name
+    assert seen["during"][leader] == rdev  # the device number VFS's stat reports
+    assert {pid: tty for pid, tty in seen["during"].items() if tty} == {leader: rdev}
+    assert seen["during"][me] == 0
+    assert not any(seen["after"].values())

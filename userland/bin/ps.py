@@ -13,14 +13,19 @@ columns are POSIX's ``PID TTY TIME CMD``::
       PID TTY          TIME CMD
         0 ?        00:00:00 [pm]
         1 ?        00:00:00 init
+       12 console  00:00:00 sh
+       15 pts/0    00:00:00 sh
 
-The differences from POSIX: the default lists every process (as ``ps -e``), not just
-the caller's terminal's; TTY is always ``?`` (the controlling terminal is VFS's
-knowledge, which PM does not have) and TIME is always ``00:00:00`` (the kernel does
-not account CPU time). ``-l`` or ``-f`` shows what PM does know instead::
+TTY is the controlling terminal, as procps shows it: its path under ``/dev``, found
+as ``ttyname`` finds it (the character device of ``/dev/pts``, then ``/dev``, whose
+``st_rdev`` is the device number PM reports, :func:`userland.libc.ttyname_of`); ``?``
+for a process without one (or one whose node is gone). The differences from POSIX:
+the default lists every process (as ``ps -e``), not just the caller's terminal's, and
+TIME is always ``00:00:00`` (the kernel does not account CPU time). ``-l`` or ``-f``
+shows what PM knows instead::
 
-      PID  PPID  PGRP   SID   UID STAT CMD
-        1     0     1     1     0 S    init
+      PID  PPID  PGRP   SID   UID STAT TTY      CMD
+        1     0     1     1     0 S    ?        init
 
 UID is the effective user id; STAT is ``R`` (running or ready), ``S`` (blocked in a
 call), ``T`` (stopped) or ``Z`` (zombie). CMD is the program's base name, at most 16
@@ -29,15 +34,19 @@ bytes of it, not its arguments.
 
 from __future__ import annotations
 
+import errno
 from typing import Final
 
 from userland import libc
 from userland.bin._common import USAGE, getopts, usage
 from userland.libc import stdio
+from userland.libc.termios import ttyname_of
 
 _SYNOPSIS: Final = "ps [-e | -A] [-f | -l]"
 SHORT_HEADER: Final = f"{'PID':>5} {'TTY':<8} {'TIME':>8} CMD"
-LONG_HEADER: Final = f"{'PID':>5} {'PPID':>5} {'PGRP':>5} {'SID':>5} {'UID':>5} STAT CMD"
+_IDS_HEADER: Final = f"{'PID':>5} {'PPID':>5} {'PGRP':>5} {'SID':>5} {'UID':>5}"
+LONG_HEADER: Final = f"{_IDS_HEADER} STAT {'TTY':<8} CMD"
+_DEV: Final = "/dev/"
 
 
 def command(p: libc.ProcInfo) -> str:
@@ -47,14 +56,36 @@ def command(p: libc.ProcInfo) -> str:
     return f"{p.name} <defunct>" if p.state == "Z" else p.name
 
 
-def short_row(p: libc.ProcInfo) -> str:
-    """One line of the default format."""
-    return f"{p.pid:>5} {'?':<8} {'00:00:00':>8} {command(p)}"
+async def tty_names(procs: list[libc.ProcInfo]) -> dict[int, str]:
+    """The TTY column of each controlling terminal of ``procs``, by device number.
+
+    A terminal's path less ``/dev/`` (``console``, ``pts/0``); ``?`` for no terminal
+    (0) or one no ``/dev`` entry names.
+
+    Raises:
+        OSError: EINTR.
+    """
+    names = {0: "?"}
+    for dev in {p.tty for p in procs} - names.keys():
+        try:
+            path = await ttyname_of(dev)
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
+                raise
+            path = "?"
+        names[dev] = path.removeprefix(_DEV)
+    return names
 
 
-def long_row(p: libc.ProcInfo) -> str:
-    """One line of the ``-l`` format."""
-    return f"{p.pid:>5} {p.ppid:>5} {p.pgrp:>5} {p.sid:>5} {p.euid:>5} {p.state:<4} {command(p)}"
+def short_row(p: libc.ProcInfo, tty: str) -> str:
+    """One line of the default format; ``tty`` is its TTY column."""
+    return f"{p.pid:>5} {tty:<8} {'00:00:00':>8} {command(p)}"
+
+
+def long_row(p: libc.ProcInfo, tty: str) -> str:
+    """One line of the ``-l`` format; ``tty`` is its TTY column."""
+    ids = f"{p.pid:>5} {p.ppid:>5} {p.pgrp:>5} {p.sid:>5} {p.euid:>5}"
+    return f"{ids} {p.state:<4} {tty:<8} {command(p)}"
 
 
 async def main(argv: list[str]) -> int:
@@ -68,11 +99,12 @@ async def main(argv: list[str]) -> int:
     long = any(opt in ("-f", "-l") for opt, _ in opts)
     try:
         procs = await libc.getprocs()
+        ttys = await tty_names(procs)
     except OSError as exc:
         await stdio.error("ps", stdio.strerror(exc))
         return 1
     header, row = (LONG_HEADER, long_row) if long else (SHORT_HEADER, short_row)
-    lines = [header, *(row(p) for p in procs)]
+    lines = [header, *(row(p, ttys[p.tty]) for p in procs)]
     try:
         await stdio.write_all(stdio.STDOUT_FILENO, "\n".join(lines) + "\n")
     except OSError as exc:

@@ -40,6 +40,8 @@ class ProcInfo(NamedTuple):
             to a server), ``"T"`` stopped, ``"Z"`` zombie.
         system: whether it is a system process (a server), not a user process.
         name: the base name of the program it runs (at most 16 bytes of it).
+        tty: the device number of its controlling terminal (its session's), 0 for
+            none; :func:`~userland.libc.termios.ttyname_of` names it.
     """
 
     pid: int
@@ -51,6 +53,7 @@ class ProcInfo(NamedTuple):
     state: str
     system: bool
     name: str
+    tty: int = 0
 
 
 async def getprocs() -> list[ProcInfo]:
@@ -77,7 +80,7 @@ async def getprocs() -> list[ProcInfo]:
 
 
 def _unpack(raw: bytes) -> ProcInfo:
-    pid, ppid, pgrp, sid, uid, euid, state, flags, name = PROCINFO.unpack(raw)
+    pid, ppid, pgrp, sid, uid, euid, tty, state, flags, name = PROCINFO.unpack(raw)
     return ProcInfo(
         pid,
         ppid,
@@ -88,6 +91,7 @@ def _unpack(raw: bytes) -> ProcInfo:
         chr(state),
         bool(flags & PI_SYSTEM),
         name.rstrip(b"\0").decode("utf-8", "replace"),
+        tty,
     )
 
 

@@ -154,7 +154,18 @@ async def ttyname(fd: int) -> str:
             names it), EBADF.
     """
     await tcgetattr(fd)
-    rdev = (await fstat(fd)).st_rdev
+    return await ttyname_of((await fstat(fd)).st_rdev)
+
+
+async def ttyname_of(rdev: int) -> str:
+    """The path of the terminal whose device number is ``rdev`` (what ``ps`` shows).
+
+    The first character device of ``/dev/pts``, then ``/dev``, whose ``st_rdev`` is
+    ``rdev``, as :func:`ttyname` finds it.
+
+    Raises:
+        OSError: ENODEV (no entry names it).
+    """
     for directory in _TTY_DIRS:
         try:
             names = sorted(await listdir(directory))
@@ -296,4 +307,5 @@ __all__ = [
     "tcsetpgrp",
     "tcsetwinsize",
     "ttyname",
+    "ttyname_of",
 ]
