@@ -193,6 +193,10 @@ class Kernel:
         exact deadline whenever the CPU is free)."""
         self.steps = 0
         """Kernel entries (traps) so far: each costs ``cpu_tick`` of kernel time."""
+        self._holder: Proc | None = None
+        """The process whose thread the CPU was last handed to (None: the idle task)."""
+        self._since = 0.0
+        """The kernel clock at the last CPU hand-off: ``_holder`` has run since then."""
         self.vmrequests: list[MemRequest] = []
         self.vm_endpoint = NONE
         """The VM server, which kernel copies ask to make memory available."""
@@ -569,18 +573,48 @@ class Kernel:
             self._idle_parker.unpark()
 
     def _dispatch(self) -> None:
-        """Hand the free CPU to the next ready thread, or to the idle task."""
+        """Hand the free CPU to the next ready thread, or to the idle task.
+
+        CPU accounting happens here, the one place the CPU changes hands: the kernel
+        clock's time since the last hand-off goes to the process that held the CPU
+        (:attr:`Proc.cpu_time`); the idle task's goes to no one.
+        """
+        now = self._native() - self._t0 + self.steps * self._tick  # clock() inlined
+        held = self._holder
+        if held is not None:
+            held.cpu_time += now - self._since
+        self._since = now
         if self.ready:
             nxt = self.ready.pop(0 if self._fifo else self.policy.pick(self.ready))
             self.current = nxt
+            self._holder = nxt.proc
             if self.tracer is not None:
                 self.tracer.switch(nxt)
             nxt.parker.unpark()
         else:
             self.current = None
+            self._holder = None
             if self.tracer is not None:
                 self.tracer.switch(None)
             self._idle_parker.unpark()
+
+    def occupant(self, endpoint: int) -> Proc:
+        """The process at ``endpoint``, alive or a zombie whose slot is not yet cleared.
+
+        Raises:
+            KernelError: EDEADSRCDST when no such process occupies the slot.
+        """
+        slot = endpoint_slot(endpoint)
+        p = self.proc_at(slot) if -NR_TASKS <= slot < NR_PROCS else None
+        if p is None or p.endpoint != endpoint:
+            raise KernelError(errors.EDEADSRCDST, f"no process at endpoint {endpoint}")
+        return p
+
+    def cpu_time(self, p: Proc) -> float:
+        """``p``'s CPU time so far: its charged time, plus the running slice if it holds the CPU."""
+        if p is self._holder:
+            return p.cpu_time + self.clock() - self._since
+        return p.cpu_time
 
     def trap(self) -> None:
         """Account for one kernel entry: it costs CPU time and may expire alarms."""

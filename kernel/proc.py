@@ -74,6 +74,7 @@ class Proc:
         "asyn_pending",
         "asyn_queue",
         "caller_q",
+        "cpu_time",
         "cr3",
         "delivered",
         "endpoint",
@@ -136,6 +137,9 @@ class Proc:
         self.cr3: int | None = None
         self.grants: GrantTable | None = None
         self.zombie = False
+        self.cpu_time = 0.0
+        """Seconds of kernel-clock time this process has held the CPU (any of its
+        threads), charged by the kernel at each CPU hand-off (MINIX's ``p_user_time``)."""
 
     @property
     def alive(self) -> bool:

@@ -271,6 +271,20 @@ class Process:
         await self.kernel.yield_cpu(thread)
         return result
 
+    async def times(self, endpoint: int) -> tuple[float, float]:
+        """Kernel call (MINIX's sys_times): ``(cpu_seconds, uptime)`` of ``endpoint``.
+
+        The CPU time is what the kernel has charged the process at CPU hand-offs
+        (:attr:`Proc.cpu_time`, plus the current slice if it holds the CPU now). A
+        zombie (dead, its slot not yet cleared) still answers, so that PM can read the
+        final time of a process that died. EDEADSRCDST for an unknown endpoint.
+        """
+        thread = self._kcall("times")
+        target = self.kernel.occupant(endpoint)
+        result = (self.kernel.cpu_time(target), self.kernel.clock())
+        await self.kernel.yield_cpu(thread)
+        return result
+
     async def exit(self) -> None:
         """End this process (normal exit)."""
         self._enter()

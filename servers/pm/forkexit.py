@@ -11,7 +11,9 @@ exit, and every death: the kernel process ends at once and its slot is released;
 entry stays as a zombie holding the wait status. Its children go to init; then the
 parent is told: a parent waiting in waitpid for it is answered, a parent that ignores
 SIGCHLD has it reaped at once (no zombie, as POSIX allows and MINIX does), any other
-parent gets SIGCHLD (only then, as in MINIX).
+parent gets SIGCHLD (only then, as in MINIX). PM reads the process's CPU time from the
+kernel before releasing its slot; reaping it in waitpid adds that time (and its own
+waited-for children's) to the parent's children's time (times()'s tms_cutime).
 
 Deaths the kernel reports to PM (a crash, VM's SIGSEGV, a process whose code returned
 without exiting) arrive as SIGKSIG; PM reads them with ``getksig`` and the process is
@@ -149,6 +151,7 @@ async def exit_proc(pm: Pm, mp: MProc, status: int) -> None:
     mp.status = status
     ep = mp.endpoint
     await alarm.cancel(pm, mp)
+    mp.utime = await pm.cpu_time(ep)  # the kernel forgets it with the slot
     await pm.kclear(ep)
     pm.table.forget_endpoint(mp)
     if mp.flags & HOST:
@@ -215,13 +218,24 @@ async def check_parent(pm: Pm, child: MProc) -> None:
         return
     if parent.flags & WAITING and wait_matches(parent, child):
         parent.flags &= ~WAITING
-        pm.table.remove(child)
+        reap(pm, parent, child)
         await pm.reply(parent.endpoint, PmReply(0, child.pid, child.status))
         return
     await signals.sig_proc(pm, parent, SIGCHLD)
 
 
 # -- waitpid -------------------------------------------------------------------------------
+
+
+def reap(pm: Pm, parent: MProc, child: MProc) -> None:
+    """``parent`` has waited for the zombie ``child``: add its CPU time, drop the entry.
+
+    POSIX's tms_cutime: the child's own time plus that of the children it waited for.
+    Children reaped unwaited (a parent ignoring SIGCHLD, orphans of system processes)
+    are not counted, as POSIX allows.
+    """
+    parent.child_utime += child.utime + child.child_utime
+    pm.table.remove(child)
 
 
 async def do_waitpid(pm: Pm, mp: MProc, m: PmWaitpid) -> PmReply | None:
@@ -233,7 +247,7 @@ async def do_waitpid(pm: Pm, mp: MProc, m: PmWaitpid) -> PmReply | None:
         return PmReply(errno.ECHILD)
     for child in children:
         if child.flags & ZOMBIE:
-            pm.table.remove(child)
+            reap(pm, mp, child)
             return PmReply(0, child.pid, child.status)
     for child in children:
         if child.event and m.options & WAIT_REPORTS[child.event == W_CONTINUED]:

@@ -45,7 +45,7 @@ from servers.pm.mproc import (
     MProc,
     ProcTable,
 )
-from servers.pm.procinfo import do_procinfo
+from servers.pm.procinfo import do_procinfo, do_times
 from servers.pm.protocol import (
     PmAlarm,
     PmExec,
@@ -70,6 +70,7 @@ from servers.pm.protocol import (
     PmSigprocmask,
     PmSigreturn,
     PmSigsuspend,
+    PmTimes,
     PmTtyQuery,
     PmTtySignal,
     PmWaitpid,
@@ -242,6 +243,15 @@ class Pm:
         except KernelError as exc:
             _log.debug("sigsend failed", pid=mp.pid, sig=sig, error=str(exc))
 
+    async def cpu_time(self, ep: int) -> float:
+        """The CPU time (seconds) the kernel has charged ``ep``; 0 if it has no slot."""
+        try:
+            cpu, _uptime = await self.proc.times(ep)
+        except KernelError as exc:
+            _log.debug("times failed", endpoint=ep, error=str(exc))
+            return 0.0
+        return cpu
+
     async def kclear(self, ep: int) -> None:
         """Release ``ep``'s kernel slot, killing it first if it still runs."""
         try:
@@ -350,6 +360,7 @@ HANDLERS: dict[type[Message], Handler] = {
     PmGetpgid: session.do_getpgid,
     PmGetsid: session.do_getsid,
     PmProcinfo: do_procinfo,
+    PmTimes: do_times,
 }
 """Which function serves each request (MINIX's ``call_vec``)."""
 

@@ -108,6 +108,10 @@ class MProc:
     """A stop or continue waitpid may still report (its wait status), else 0."""
     alarm: float | None = None
     """Kernel-clock deadline of the process's alarm."""
+    utime: float = 0.0
+    """The CPU time (seconds) the kernel charged the process, read when it died."""
+    child_utime: float = 0.0
+    """CPU time (seconds) of the children it has waited for, theirs included (tms_cutime)."""
     vfs_queue: list[tuple[Message, Callable[[int], Awaitable[None]]]] = field(default_factory=list)
     vfs_value: int = 0
     """The ``value`` of VFS's latest answer about this process (PmVfsExecRead's length)."""

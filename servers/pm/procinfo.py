@@ -1,14 +1,19 @@
-"""Process information for ``ps``: one process-table entry per request.
+"""Process information for ``ps``: one process-table entry per request; and times().
 
 MINIX's ``ps`` copies PM's whole ``mproc`` table out with ``getsysinfo(PM,
 SI_PROC_TAB)``. asynix hands it out one entry at a time instead
 (:class:`~servers.pm.protocol.PmProcinfo`): the caller names the last pid it saw and
 PM writes the next process's :data:`~servers.pm.protocol.PROCINFO` entry into the
 caller's buffer with a kernel copy. A process's controlling terminal is its session's
-(the device its driver named when the session acquired it, see session.py). Every
-entry of PM's table is reported, zombies and system processes included; a walk is
-not a snapshot (a process that forks or dies meanwhile may or may not be seen), as
-with ``/proc`` on other systems.
+(the device its driver named when the session acquired it, see session.py); its CPU
+time is the kernel's (a zombie's, read at its death). Every entry of PM's table is
+reported, zombies and system processes included; a walk is not a snapshot (a process
+that forks or dies meanwhile may or may not be seen), as with ``/proc`` on other
+systems.
+
+times() (:class:`~servers.pm.protocol.PmTimes`, MINIX's do_times): the caller's CPU time
+from the kernel (sys_times) and the time of the children it has waited for
+(``MProc.child_utime``, summed at reaping in forkexit.py).
 """
 
 from __future__ import annotations
@@ -28,13 +33,14 @@ from servers.pm.protocol import (
     PROC_NAME_LEN,
     PROCINFO,
     PmReply,
+    PmTimesReply,
 )
 from vm.protocol import KERNEL_BASE
 
 if TYPE_CHECKING:
     from servers.pm.main import Pm
     from servers.pm.mproc import MProc
-    from servers.pm.protocol import PmProcinfo
+    from servers.pm.protocol import PmProcinfo, PmTimes
 
 
 async def do_procinfo(pm: Pm, mp: MProc, m: PmProcinfo) -> PmReply:
@@ -50,14 +56,25 @@ async def do_procinfo(pm: Pm, mp: MProc, m: PmProcinfo) -> PmReply:
     if not pids:
         return PmReply(errno.ESRCH)
     target = pm.table.by_pid[min(pids)]
+    # A zombie's time was read at its death; a live process's is the kernel's now.
+    cpu = target.utime if target.flags & ZOMBIE else await pm.cpu_time(target.endpoint)
     try:
-        await pm.proc.datacopy_to(mp.endpoint, buf, _entry(pm, target, mp))
+        await pm.proc.datacopy_to(mp.endpoint, buf, _entry(pm, target, mp, cpu))
     except KernelError:
         return PmReply(errno.EFAULT)
     return PmReply(0, target.pid)
 
 
-def _entry(pm: Pm, target: MProc, caller: MProc) -> bytes:
+async def do_times(pm: Pm, mp: MProc, m: PmTimes) -> PmTimesReply:
+    """times(): the caller's CPU time, its waited-for children's, and the uptime."""
+    try:
+        cpu, uptime = await pm.proc.times(mp.endpoint)
+    except KernelError:  # the caller died meanwhile: it gets no answer anyway
+        cpu, uptime = 0.0, pm.proc.now()
+    return PmTimesReply(0, cpu, mp.child_utime, uptime)
+
+
+def _entry(pm: Pm, target: MProc, caller: MProc, cpu: float) -> bytes:
     """``target``'s PROCINFO entry as ``caller`` sees it (the caller itself is running)."""
     name = target.name.encode("utf-8", "replace")[:PROC_NAME_LEN]
     return PROCINFO.pack(
@@ -71,6 +88,7 @@ def _entry(pm: Pm, target: MProc, caller: MProc) -> bytes:
         _state(pm, target, caller),
         PI_SYSTEM if target.flags & PRIV_PROC else 0,
         name,
+        round(cpu * 1_000_000),
     )
 
 

@@ -439,15 +439,41 @@ class VfsPmReply(Message):
     value: int = 0
 
 
+@dataclass(slots=True)
+class PmTimes(Message):
+    """times(): the caller's CPU time and its waited-for children's.
+
+    Reply :class:`PmTimesReply`. CPU time is all reported as user time (see
+    docs/processes.md): the kernel charges a process for the whole time it holds the
+    CPU, its kernel entries included.
+    """
+
+
+@dataclass(slots=True)
+class PmTimesReply(Message):
+    """The answer to :class:`PmTimes`, in seconds (floats).
+
+    ``utime``: the caller's CPU time; ``cutime``: the sum of the CPU times (their own
+    plus their ``cutime``) of the children it has waited for; ``uptime``: the kernel
+    clock. The system times (``tms_stime``, ``tms_cstime``) are always 0.
+    """
+
+    status: int = 0
+    utime: float = 0.0
+    cutime: float = 0.0
+    uptime: float = 0.0
+
+
 # -- process information (MINIX's getsysinfo(PM, SI_PROC_TAB), one entry per call) ------------
 
 PROC_NAME_LEN: Final = 16
 """The bytes of a process name a :data:`PROCINFO` entry holds (MINIX's PROC_NAME_LEN)."""
-PROCINFO: Final = struct.Struct(f"<7i2B2x{PROC_NAME_LEN}s")
+PROCINFO: Final = struct.Struct(f"<7i2B2x{PROC_NAME_LEN}sQ")
 """One process as :class:`PmProcinfo` writes it: pid, ppid, pgrp, sid, uid, euid, tty
 (i32 each; tty is the device number of its controlling terminal, 0 for none), the
-state (an ASCII letter: PI_RUNNING...), flags (PI_SYSTEM), two bytes of padding, then
-the name (UTF-8, truncated to PROC_NAME_LEN bytes, NUL-padded)."""
+state (an ASCII letter: PI_RUNNING...), flags (PI_SYSTEM), two bytes of padding, the
+name (UTF-8, truncated to PROC_NAME_LEN bytes, NUL-padded), then the CPU time it has
+used (u64, microseconds; a zombie's is its time at death)."""
 PI_RUNNING: Final = ord("R")
 """Running or ready to run."""
 PI_SLEEPING: Final = ord("S")

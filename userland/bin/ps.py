@@ -20,9 +20,10 @@ TTY is the controlling terminal, as procps shows it: its path under ``/dev``, fo
 as ``ttyname`` finds it (the character device of ``/dev/pts``, then ``/dev``, whose
 ``st_rdev`` is the device number PM reports, :func:`userland.libc.ttyname_of`); ``?``
 for a process without one (or one whose node is gone). The differences from POSIX:
-the default lists every process (as ``ps -e``), not just the caller's terminal's, and
-TIME is always ``00:00:00`` (the kernel does not account CPU time). ``-l`` or ``-f``
-shows what PM knows instead::
+the default lists every process (as ``ps -e``), not just the caller's terminal's.
+TIME is the CPU time the process has used (the kernel's accounting, see
+docs/kernel.md), whole seconds as ``[DD-]HH:MM:SS``, as procps prints it; a zombie's
+is its time at death. ``-l`` or ``-f`` shows what PM knows instead::
 
       PID  PPID  PGRP   SID   UID STAT TTY      CMD
         1     0     1     1     0 S    ?        init
@@ -77,9 +78,17 @@ async def tty_names(procs: list[libc.ProcInfo]) -> dict[int, str]:
     return names
 
 
+def cpu_time(seconds: float) -> str:
+    """The TIME column: CPU ``seconds`` as ``[DD-]HH:MM:SS``, truncated to whole seconds."""
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    clock = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    return f"{days}-{clock}" if days else clock
+
+
 def short_row(p: libc.ProcInfo, tty: str) -> str:
     """One line of the default format; ``tty`` is its TTY column."""
-    return f"{p.pid:>5} {tty:<8} {'00:00:00':>8} {command(p)}"
+    return f"{p.pid:>5} {tty:<8} {cpu_time(p.cpu_time):>8} {command(p)}"
 
 
 def long_row(p: libc.ProcInfo, tty: str) -> str:

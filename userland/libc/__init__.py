@@ -19,7 +19,7 @@ Modules: :mod:`~userland.libc.process` (fork, exec, exit, wait, ids, sessions),
 :mod:`~userland.libc.files` (open, read, write, pipe, dup, stat, mkdir, chdir...: VFS),
 :mod:`~userland.libc.select` (select), :mod:`~userland.libc.clock` (time, monotonic,
 sleep), :mod:`~userland.libc.service` (service control: RS),
-:mod:`~userland.libc.procinfo` (the process table for ``ps``, the environment),
+:mod:`~userland.libc.procinfo` (the process table for ``ps``, times, the environment),
 :mod:`~userland.libc.termios` (terminal settings: the tty driver),
 :mod:`~userland.libc.stdio` (whole writes and reads, lines, error messages),
 :mod:`~userland.libc.crt0` (``_start``).
@@ -201,7 +201,7 @@ from userland.libc.process import (
     waitpid,
     waitstatus_to_exitcode,
 )
-from userland.libc.procinfo import ProcInfo, getenviron, getprocs
+from userland.libc.procinfo import ProcInfo, TimesResult, getenviron, getprocs, times
 from userland.libc.pty import grantpt, openpty, posix_openpt, ptsname, unlockpt
 from userland.libc.select import FD_SETSIZE, select
 from userland.libc.service import service
@@ -513,6 +513,7 @@ __all__ = [
     "W_OK",
     "X_OK",
     "ProcInfo",
+    "TimesResult",
     "_exit",
     "access",
     "alarm",
@@ -617,6 +618,7 @@ __all__ = [
     "tcsetpgrp",
     "tcsetwinsize",
     "time",
+    "times",
     "to_timespec",
     "truncate",
     "ttyname",
